@@ -1,0 +1,46 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Argument specs, built once and mirrored by the doc fragments of the same names."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+# Mirrors doc fragment fleet.ghcr._registry: the registry every module and the role talk about.
+REGISTRY_ARGS: dict[str, dict[str, Any]] = {
+    "registry": {"type": "str", "default": "ghcr.io"},
+}
+
+_LOGIN_ARGS: dict[str, dict[str, Any]] = {
+    "username": {"type": "str"},
+    "password": {"type": "str", "no_log": True, "aliases": ["token", "pat"]},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "engines": {"type": "list", "elements": "str", "default": ["docker", "podman"], "choices": ["docker", "podman"]},
+    "user": {"type": "str"},
+    "docker_config_path": {"type": "str"},
+    "podman_auth_path": {"type": "str"},
+    "sync_runtime_auth": {"type": "bool", "default": True},
+    "docker_config_json": {"type": "raw", "no_log": True},
+    "credential_helpers": {"type": "bool", "default": True},
+    "backup": {"type": "bool", "default": False},
+}
+
+
+def login_module_kwargs() -> dict[str, Any]:
+    """Keyword arguments for the AnsibleModule of ghcr_login."""
+    return {
+        "argument_spec": {**copy.deepcopy(REGISTRY_ARGS), **copy.deepcopy(_LOGIN_ARGS)},
+        "required_if": [("state", "present", ("username", "docker_config_json"), True)],
+        "required_together": [("username", "password")],
+        "mutually_exclusive": [("docker_config_json", "username"), ("docker_config_json", "password")],
+        "supports_check_mode": True,
+    }
+
+
+__all__ = ("REGISTRY_ARGS", "login_module_kwargs")

@@ -1,0 +1,300 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Locked, atomic, owner-preserving file replacement that a user cannot redirect.
+
+Paths are resolved one component at a time through directory file descriptors, so what was checked is
+what gets written. As root, every directory, link and file on the way must belong to root or to the
+account the file is for; once the path enters that account's territory, the file must end up in a
+directory the account owns. A user can therefore make root write only where they could write
+themselves. Symbolic links are followed (as Docker does), under those rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import posixpath
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, UnsafePathError
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account
+
+NEW_FILE_MODE = 0o600
+NEW_DIR_MODE = 0o700
+_MAX_LINKS = 40
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass
+class _Step:
+    path: str
+    fd: int
+
+
+class _Guard:
+    """Ownership rules for a privileged walk (see the module docstring); a no-op when not root."""
+
+    def __init__(self, account: Account, strict: bool) -> None:
+        self.account = account
+        self.strict = strict
+        self.entered_user_territory = False
+
+    def check(self, path: str, info: os.stat_result) -> None:
+        if not self.strict:
+            return
+        owner = info.st_uid
+        if owner not in (0, self.account.uid):
+            raise UnsafePathError(
+                f"Refusing to use {path}: it belongs to uid {owner}, not to root or {self.account.name}, so as root"
+                f" that user could redirect the write. Fix the ownership or choose another path."
+            )
+        if stat.S_ISDIR(info.st_mode) and info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+            raise UnsafePathError(
+                f"Refusing to use {path}: the directory is writable by group or others without the sticky bit,"
+                " so other users could swap what is in it. Tighten its mode or choose another path."
+            )
+        if owner != 0:
+            self.entered_user_territory = True
+
+    def check_final(self, dir_path: str, dir_info: os.stat_result, file_info: os.stat_result | None) -> None:
+        if not (self.strict and self.entered_user_territory):
+            return
+        for what, info in ((dir_path, dir_info), (f"the file in {dir_path}", file_info)):
+            if info is not None and info.st_uid != self.account.uid:
+                raise UnsafePathError(
+                    f"Refusing to write in {dir_path}: the path passes through {self.account.name}'s files, but"
+                    f" {what} belongs to uid {info.st_uid}, so as root {self.account.name} could redirect the write"
+                    f" onto a file they cannot write. Make it belong to {self.account.name} (a 'sudo docker login'"
+                    " can leave a root-owned file behind) or remove it, then run again."
+                )
+
+
+class TargetFile:
+    """An auth file pinned by the descriptor of its directory; use as a context manager."""
+
+    def __init__(self, path: str, dir_step: _Step, name: str, account: Account, guard: _Guard) -> None:
+        self.path = path
+        self.dir_path = dir_step.path
+        self._dir_fd = dir_step.fd
+        self.name = name
+        self.account = account
+        self._guard = guard
+
+    def __enter__(self) -> TargetFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.close(self._dir_fd)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Serialise writers of this directory (advisory ``flock`` on the directory, no lock file left behind)."""
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self._dir_fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def read(self) -> tuple[bytes | None, os.stat_result | None]:
+        """The file's bytes and status, or ``(None, None)`` when it does not exist."""
+        try:
+            fd = os.open(self.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self._dir_fd)
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafePathError(f"{self.path} was replaced by a symbolic link while it was being updated; run again.") from None
+            raise AuthFileError(f"Cannot read {self.path}: {exc.strerror}.") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise AuthFileError(f"{self.path} is not a regular file; it was left unchanged.")
+            self._guard.check_final(self.dir_path, os.fstat(self._dir_fd), info)
+            return handle.read(), info
+
+    def replace(self, data: bytes, *, mode: int, uid: int, gid: int) -> None:
+        """Write ``data`` to a temporary file beside the target, fsync it and rename it over the target."""
+        temp = f".{self.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, NEW_FILE_MODE, dir_fd=self._dir_fd)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                self._set_owner_and_mode(handle.fileno(), mode, uid, gid)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(temp, self.name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=self._dir_fd)
+            raise
+        self._sync_directory()
+
+    def backup(self, data: bytes, info: os.stat_result) -> str:
+        """Keep a timestamped 0600 copy of the current content beside the file; returns its path."""
+        stamp = time.strftime("%Y-%m-%d@%H:%M:%S")
+        name = f"{self.name}.{os.getpid()}.{stamp}~"
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, NEW_FILE_MODE, dir_fd=self._dir_fd)
+        with os.fdopen(fd, "wb") as handle:
+            self._set_owner_and_mode(handle.fileno(), NEW_FILE_MODE, info.st_uid, info.st_gid)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return posixpath.join(self.dir_path, name)
+
+    def chmod(self, mode: int) -> None:
+        fd = os.open(self.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self._dir_fd)
+        try:
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _set_owner_and_mode(fd: int, mode: int, uid: int, gid: int) -> None:
+        if os.geteuid() == 0 and (uid, gid) != (0, 0):
+            os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+
+    def _sync_directory(self) -> None:
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self._dir_fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def open_target(path: str, account: Account, *, create_dirs: bool) -> TargetFile | None:
+    """Resolve ``path`` safely; ``None`` when a directory on the way is missing and may not be created.
+
+    Missing directories are created 0700 and owned by ``account`` when ``create_dirs`` is true.
+    """
+    guard = _Guard(account, strict=os.geteuid() == 0)
+    walker = _Walker(account, guard, create_dirs)
+    try:
+        found = walker.walk(path)
+    except BaseException:
+        walker.close_all()
+        raise
+    if found is None:
+        walker.close_all()
+        return None
+    dir_step, name = found
+    walker.close_all(keep=dir_step)
+    return TargetFile(path, dir_step, name, account, guard)
+
+
+class _Walker:
+    """Resolves a path component by component, following links, creating missing directories if asked."""
+
+    def __init__(self, account: Account, guard: _Guard, create_dirs: bool) -> None:
+        self.account = account
+        self.guard = guard
+        self.create_dirs = create_dirs
+        self.stack = [_Step("/", os.open("/", _DIR_FLAGS))]
+        self.links = 0
+
+    def close_all(self, keep: _Step | None = None) -> None:
+        for step in self.stack:
+            if step is not keep:
+                os.close(step.fd)
+        self.stack = []
+
+    def walk(self, path: str) -> tuple[_Step, str] | None:
+        pending = _components(path)
+        while pending:
+            name = pending.pop(0)
+            current = self.stack[-1]
+            if name == "..":
+                self._up()
+                continue
+            child_path = posixpath.join(current.path, name)
+            info = _lstat(name, current.fd)
+            if info is not None and stat.S_ISLNK(info.st_mode):
+                pending[:0] = self._follow(child_path, name, current, info)
+                continue
+            if not pending:
+                return self._final(current, name, child_path, info)
+            if info is None and not self.create_dirs:
+                return None
+            self._enter(current, name, child_path, info)
+        raise AuthFileError(f"{path} does not name a file.")
+
+    def _up(self) -> None:
+        if len(self.stack) > 1:
+            os.close(self.stack.pop().fd)
+
+    def _follow(self, link_path: str, name: str, current: _Step, info: os.stat_result) -> list[str]:
+        self.links += 1
+        if self.links > _MAX_LINKS:
+            raise AuthFileError(f"Too many symbolic links while resolving {link_path}.")
+        self.guard.check(link_path, info)
+        target = os.readlink(name, dir_fd=current.fd)
+        if target.startswith("/"):
+            root = self.stack[0]
+            self.close_all(keep=root)
+            self.stack = [root]
+        return _components(target)
+
+    def _final(self, current: _Step, name: str, path: str, info: os.stat_result | None) -> tuple[_Step, str]:
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            raise AuthFileError(f"{path} exists but is not a regular file; it was left unchanged.")
+        if info is not None:
+            self.guard.check(path, info)
+        self.guard.check_final(current.path, os.fstat(current.fd), info)
+        self.stack.remove(current)
+        return current, name
+
+    def _enter(self, current: _Step, name: str, path: str, info: os.stat_result | None) -> None:
+        if info is None:
+            info = self._make_dir(current, name, path)
+        if not stat.S_ISDIR(info.st_mode):
+            raise AuthFileError(f"{path} is in the way: it is not a directory.")
+        self.guard.check(path, info)
+        try:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=current.fd)
+        except OSError as exc:
+            raise AuthFileError(f"Cannot open {path}: {exc.strerror}.") from None
+        opened = os.fstat(fd)
+        self.stack.append(_Step(path, fd))
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
+            raise UnsafePathError(f"{path} changed while it was being resolved; run again.")
+
+    def _make_dir(self, current: _Step, name: str, path: str) -> os.stat_result:
+        try:
+            os.mkdir(name, NEW_DIR_MODE, dir_fd=current.fd)
+            if os.geteuid() == 0 and self.account.uid != 0:
+                os.chown(name, self.account.uid, self.account.gid, dir_fd=current.fd, follow_symlinks=False)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise AuthFileError(f"Cannot create the directory {path}: {exc.strerror}.") from None
+        info = _lstat(name, current.fd)
+        if info is None:
+            raise AuthFileError(f"The directory {path} vanished while it was being created; run again.")
+        return info
+
+
+def _components(path: str) -> list[str]:
+    return [part for part in path.split("/") if part not in ("", ".")]
+
+
+def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+
+
+__all__ = ("NEW_DIR_MODE", "NEW_FILE_MODE", "TargetFile", "open_target")

@@ -1,0 +1,33 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Exceptions shared by the collection's plugins; each entry point turns them into its own failure."""
+
+from __future__ import annotations
+
+
+class GhcrError(Exception):
+    """A failure to report to the user as is: the message says what went wrong and what to do."""
+
+
+class InputError(GhcrError):
+    """An option value is wrong; nothing was touched."""
+
+
+class AuthFileError(GhcrError):
+    """An auth file cannot be read, parsed or safely written; it was left unchanged."""
+
+
+class UnsafePathError(AuthFileError):
+    """Following a path would let another user redirect a privileged write."""
+
+
+class HelperError(GhcrError):
+    """A Docker credential helper is missing or failed."""
+
+
+__all__ = ("AuthFileError", "GhcrError", "HelperError", "InputError", "UnsafePathError")

@@ -1,0 +1,246 @@
+#!/usr/bin/python
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ghcr_login
+short_description: Write, rotate or remove a registry credential in a user's Docker and Podman auth files
+version_added: 0.1.0
+description:
+  - Puts a GitHub Container Registry (or any OCI registry) credential into the files that Docker
+    (C(~/.docker/config.json)) and Podman, Skopeo and Buildah (C(containers-auth.json)) read, for one Unix user,
+    or removes it. No Docker daemon, Podman binary or network access is needed on the target.
+  - The entry is written exactly as the real clients write it, V({"auth": base64(username:token\)}), under the
+    normalised key (V(https://ghcr.io/) becomes V(ghcr.io)). Every other key and entry of the file is kept as it
+    was, and so is the file's indentation. C(http://) and C(https://) spellings of the same key are removed, so
+    that a stale token cannot linger under another spelling.
+  - Files are replaced atomically (a temporary file in the same directory, fsync, rename) under an advisory lock
+    on the directory, so parallel runs lose no entry. New files are created with mode C(0600) in C(0700)
+    directories and belong to O(user); existing files keep their owner and mode, except that a mode readable by
+    group or others is tightened (with a warning).
+  - A file that is empty or does not parse is never rewritten; the task fails and names the file and the error.
+  - If Docker's C(credHelpers) or C(credsStore) sends the registry to a credential helper, the credential is
+    stored through C(docker-credential-<name>) over standard input, as the Docker CLI does, and the file only gets
+    the empty placeholder entry the Docker CLI writes. The same holds for C(credHelpers) in a Podman file.
+  - The module never prints a secret. The diff shows every C(auth) value only as a fingerprint
+    (C(sha256:) and the first 12 hex digits of its hash), so a rotation is visible without leaking anything.
+author:
+  - fleet.ghcr contributors
+extends_documentation_fragment:
+  - fleet.ghcr._registry
+attributes:
+  check_mode:
+    support: full
+    details: Reads the files (and asks credential helpers with their read-only C(get) action) but changes nothing.
+  diff_mode:
+    support: full
+    details: Secrets appear only as fingerprints.
+  idempotent:
+    support: full
+    details: Compares content, not bytes; an unchanged credential leaves the file's bytes and modification time alone.
+options:
+  username:
+    description:
+      - The registry user name; for GHCR the GitHub login that owns the token.
+      - Must not be empty or contain V(:) or whitespace.
+      - Required with O(state=present) unless O(docker_config_json) is given.
+    type: str
+  password:
+    description:
+      - The token (for GHCR a personal access token, classic, with C(read:packages)).
+      - Surrounding whitespace, such as a trailing newline from a file, is removed with a warning; an empty token
+        or whitespace inside it is an error.
+    type: str
+    aliases: [token, pat]
+  state:
+    description:
+      - V(present) writes or rotates the credential.
+      - V(absent) removes the key and every spelling a client would read in its place, from the files and from
+        credential helpers. In a Docker file this includes namespaced keys of the host (V(ghcr.io/org)), because
+        Docker applies them to the whole host.
+    type: str
+    choices: [present, absent]
+    default: present
+  engines:
+    description:
+      - Which auth files to manage.
+    type: list
+    elements: str
+    choices: [docker, podman]
+    default: [docker, podman]
+  user:
+    description:
+      - Whose files these are. Home, uid and gid come from the passwd database; C(~) in the path options means
+        this user's home.
+      - Writing another user's files needs root (C(become: true)). As root, a path that leads through files
+        owned by a third user, or that the user could redirect onto a file they cannot write (a symbolic link to
+        C(/etc), a root-owned file in their home), is refused.
+      - Defaults to the user the module runs as.
+    type: str
+  docker_config_path:
+    description:
+      - Docker's config file. C(DOCKER_CONFIG) of the target is not read; give the path here if you use it.
+      - Defaults to C(~/.docker/config.json) of O(user).
+    type: str
+  podman_auth_path:
+    description:
+      - The Podman, Skopeo and Buildah auth file to write.
+      - Defaults to the persistent C(~/.config/containers/auth.json) of O(user), which survives reboots, unlike
+        Podman's own default under C(/run). C(REGISTRY_AUTH_FILE) of the target is not read; give the path here
+        if your services use it.
+    type: str
+  sync_runtime_auth:
+    description:
+      - Podman reads C($XDG_RUNTIME_DIR/containers/auth.json) (C(/run/user/UID/...), and for root also
+        C(/run/containers/0/auth.json)) before the persistent file. If such a file exists and holds the registry,
+        update or remove the entry there too, so a stale entry cannot shadow the new one.
+      - Runtime files that do not exist or do not hold the registry are left alone.
+    type: bool
+    default: true
+  docker_config_json:
+    description:
+      - Instead of O(username) and O(password), a Docker config (JSON text or a dictionary) whose every C(auths)
+        entry is merged, for example the content of an existing C(~/.docker/config.json) or of a
+        C(kubernetes.io/dockerconfigjson) secret. O(registry) is then ignored.
+      - Entries need C(auth), or C(username) and C(password). Only with O(state=present).
+    type: raw
+  credential_helpers:
+    description:
+      - Honour C(credHelpers) and C(credsStore): store the credential through C(docker-credential-<name>), as the
+        Docker CLI does. The task fails if the helper binary is missing.
+      - When V(false), write the credential into the file anyway, with a warning that the client will ignore it
+        there while the helper setting stays.
+      - Like the Docker CLI, the module does not pick a platform default store on its own; set C(credsStore) in the
+        file to opt in.
+    type: bool
+    default: true
+  backup:
+    description:
+      - Keep a timestamped C(0600) copy of each file before changing it, beside the file.
+    type: bool
+    default: false
+notes:
+  - Needs only the Python 3 standard library on the target (Python 3.9 or later).
+  - Credential helpers run as O(user), with that user's home. When the module already runs as that user, the
+    task's environment (for example C(PASSWORD_STORE_DIR)) reaches the helper.
+seealso:
+  - name: containers-auth.json(5)
+    description: The file format Podman, Skopeo and Buildah read.
+    link: https://github.com/containers/image/blob/main/docs/containers-auth.json.5.md
+  - name: docker login
+    description: How the Docker CLI stores credentials and uses credential helpers.
+    link: https://docs.docker.com/reference/cli/docker/login/
+"""
+
+EXAMPLES = r"""
+---
+- name: Log the deploy user in to GHCR for Docker and Podman
+  fleet.ghcr.ghcr_login:
+    username: "{{ ghcr_username }}"
+    password: "{{ ghcr_pat }}"
+    user: deploy
+  become: true
+
+- name: Log root's Podman services in, with an auth file they name in AuthFile=
+  fleet.ghcr.ghcr_login:
+    username: "{{ ghcr_username }}"
+    password: "{{ ghcr_pat }}"
+    user: root
+    engines: [podman]
+    podman_auth_path: /etc/containers/ghcr-auth.json
+  become: true
+
+- name: A per-organisation credential for Podman only
+  fleet.ghcr.ghcr_login:
+    registry: ghcr.io/my-org
+    engines: [podman]
+    username: "{{ ghcr_username }}"
+    password: "{{ ghcr_pat }}"
+
+- name: Reuse a whole Docker config blob, keeping a backup of each changed file
+  fleet.ghcr.ghcr_login:
+    docker_config_json: "{{ lookup('ansible.builtin.file', 'files/ci-config.json') }}"
+    backup: true
+
+- name: Log the deploy user out of GHCR everywhere a client would read it
+  fleet.ghcr.ghcr_login:
+    state: absent
+    user: deploy
+  become: true
+"""
+
+RETURN = r"""
+registry:
+  description:
+    - The normalised registry (V(ghcr.io), V(registry.example.com:5000), V(ghcr.io/my-org), V(docker.io)).
+    - V(null) when O(docker_config_json) held more than one registry; see RV(registries).
+  returned: always
+  type: str
+  sample: ghcr.io
+registries:
+  description: Every normalised registry the task handled.
+  returned: always
+  type: list
+  elements: str
+  sample: [ghcr.io]
+auth_files:
+  description: What happened to each file, in the order they were handled.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file, as configured (a symbolic link is followed, and its target is what gets replaced).
+      type: str
+      sample: /home/deploy/.docker/config.json
+    engine:
+      description: The engine that reads the file.
+      type: str
+      sample: docker
+    action:
+      description: V(created), V(updated), V(removed) or V(unchanged).
+      type: str
+      sample: created
+    via:
+      description: V(file) when the secret is in the file, V(helper) when it went to a credential helper.
+      type: str
+      sample: file
+    helper:
+      description: The credential helper's name, when RV(auth_files[].via=helper).
+      type: str
+      returned: when a credential helper was used
+      sample: pass
+  sample:
+    - {path: /home/deploy/.docker/config.json, engine: docker, action: created, via: file}
+    - {path: /home/deploy/.config/containers/auth.json, engine: podman, action: unchanged, via: file}
+backup_files:
+  description: The backup copies made because of O(backup=true).
+  returned: always
+  type: list
+  elements: str
+  sample: [/home/deploy/.docker/config.json.4242.2026-11-22@10:15:02~]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import login_module_kwargs
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
+from ansible_collections.fleet.ghcr.plugins.module_utils._login import run_login
+
+
+def main() -> None:
+    module = AnsibleModule(**login_module_kwargs())
+    try:
+        result = run_login(module)
+    except GhcrError as exc:
+        partial = getattr(exc, "partial", None) or {"changed": False}
+        module.fail_json(msg=str(exc), **partial)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
