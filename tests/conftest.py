@@ -1,0 +1,22 @@
+"""Make the checkout importable as ansible_collections.fleet.ghcr, wherever it is cloned."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COLLECTIONS_DIR = REPO_ROOT / "build" / "collections"
+
+
+def _link_collection() -> None:
+    link = COLLECTIONS_DIR / "ansible_collections" / "fleet" / "ghcr"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO_ROOT, target_is_directory=True)
+
+
+_link_collection()
+sys.path.insert(0, str(COLLECTIONS_DIR))
+os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_DIR))

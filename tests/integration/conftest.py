@@ -1,0 +1,85 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Fixtures that give integration tests a real registry, Podman and pass store.
+
+A missing binary makes the fixture FAIL (never skip): a green run must mean
+the real clients were exercised.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:  # so that plain `pytest` (not only `python -m pytest`) finds tests.support
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support.clients import PassStore
+from tests.support.clients import podman_env as make_podman_env
+from tests.support.registry import REQUIRED_BINARIES as REGISTRY_BINARIES
+from tests.support.registry import Registry, RegistryError, random_token
+
+SEED_REPO = "fleet/hello"
+SEED_TAG = "1.0"
+SEED_REF = f"{SEED_REPO}:{SEED_TAG}"
+
+PODMAN_BINARIES = ("podman", "runc")
+PASS_BINARIES = ("gpg", "gpgconf", "pass", "docker-credential-pass")
+
+
+def require_binaries(names: tuple[str, ...], purpose: str) -> None:
+    """pytest.fail (not skip) when any of ``names`` is not on PATH."""
+    missing = [name for name in names if shutil.which(name) is None]
+    if missing:
+        pytest.fail(
+            f"{purpose} needs these binaries on PATH, not found: {', '.join(missing)}. Install the project's test dependencies (see MACHINE_NOTES.md).",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """A running TLS + htpasswd Distribution registry seeded with fleet/hello:1.0.
+
+    Users: ``octocat`` and ``other``, each with a random ``ghp_`` token as password.
+    ``registry.seeded["fleet/hello:1.0"]`` is the pushed manifest digest.
+    """
+    require_binaries(REGISTRY_BINARIES, "the registry fixture")
+    users = {"octocat": random_token(), "other": random_token()}
+    server = Registry(tmp_path_factory.mktemp("registry"), users)
+    try:
+        server.start()
+        server.seed_image(SEED_REPO, SEED_TAG)
+    except RegistryError as error:
+        server.stop()
+        pytest.fail(f"could not start/seed the test registry: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def podman_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Full environment for running podman with project-local config and storage."""
+    require_binaries(PODMAN_BINARIES, "the podman_env fixture")
+    return make_podman_env(tmp_path_factory.mktemp("podman"))
+
+
+@pytest.fixture
+def pass_store() -> Iterator[PassStore]:
+    """A fresh pass store with its own GnuPG key; its gpg-agent is killed afterwards.
+
+    It lives in a short /tmp path (not tmp_path) because gpg-agent's socket
+    path must fit in sun_path (108 bytes).
+    """
+    require_binaries(PASS_BINARIES, "the pass_store fixture")
+    with PassStore() as store:
+        yield store
