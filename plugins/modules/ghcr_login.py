@@ -14,7 +14,8 @@ description:
   - Puts a GitHub Container Registry (or any OCI registry) credential into the files that Docker
     (C(~/.docker/config.json)) and Podman, Skopeo and Buildah (C(containers-auth.json)) read, for one Unix user,
     or removes it. No Docker daemon, Podman binary or network access is needed on the target.
-  - The entry is written exactly as the real clients write it, V({"auth": base64(username:token\)}), under the
+  - >-
+    The entry is written exactly as the real clients write it, V({"auth": base64(username:token\)}), under the
     normalised key (V(https://ghcr.io/) becomes V(ghcr.io)). Every other key and entry of the file is kept as it
     was, and so is the file's indentation. C(http://) and C(https://) spellings of the same key are removed, so
     that a stale token cannot linger under another spelling.
@@ -29,17 +30,20 @@ description:
   - The module never prints a secret. The diff shows every C(auth) value only as a fingerprint
     (C(sha256:) and the first 12 hex digits of its hash), so a rotation is visible without leaking anything.
 author:
-  - fleet.ghcr contributors
+  - fleet.ghcr contributors (@fleet-ghcr)
 extends_documentation_fragment:
   - fleet.ghcr._registry
 attributes:
   check_mode:
+    description: Can run in check mode and return a changed status prediction without modifying the target.
     support: full
     details: Reads the files (and asks credential helpers with their read-only C(get) action) but changes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: Secrets appear only as fingerprints.
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: full
     details: Compares content, not bytes; an unchanged credential leaves the file's bytes and modification time alone.
 options:
@@ -76,7 +80,8 @@ options:
     description:
       - Whose files these are. Home, uid and gid come from the passwd database; C(~) in the path options means
         this user's home.
-      - Writing another user's files needs root (C(become: true)). As root, a path that leads through files
+      - >-
+        Writing another user's files needs root (C(become: true)). As root, a path that leads through files
         owned by a third user, or that the user could redirect onto a file they cannot write (a symbolic link to
         C(/etc), a root-owned file in their home), is refused.
       - Defaults to the user the module runs as.
@@ -110,7 +115,7 @@ options:
     type: raw
   credential_helpers:
     description:
-      - Honour C(credHelpers) and C(credsStore): store the credential through C(docker-credential-<name>), as the
+      - Honour C(credHelpers) and C(credsStore), and store the credential through C(docker-credential-<name>), as the
         Docker CLI does. The task fails if the helper binary is missing.
       - When V(false), write the credential into the file anyway, with a warning that the client will ignore it
         there while the helper setting stays.

@@ -60,7 +60,7 @@ def missing_binaries(names: tuple[str, ...] = REQUIRED_BINARIES) -> list[str]:
 def random_token(prefix: str = "ghp_", length: int = 36) -> str:
     """A random token shaped like a GitHub classic PAT (``ghp_`` + 36 alphanumerics)."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+    return prefix + "".join(secrets.choice(alphabet) for _index in range(length))
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -402,7 +402,7 @@ def _serve(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with Registry(args.state_dir, users, args.address) as registry:
         for ref in args.seed:
-            repo, _, tag = ref.rpartition(":")
+            repo, _sep, tag = ref.rpartition(":")
             registry.seed_image(repo, tag)
         info = json.dumps(registry.describe())
         write_private(args.state_dir / "registry.json", info + "\n")

@@ -1,0 +1,190 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Developer and CI entry points. `make test` runs everything CI runs.
+# Every tool comes from the virtualenv $(VENV), built from tests/requirements.txt.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV ?= .venv
+VENV_BIN := $(abspath $(VENV))/bin
+# Tools called by other tools (ansible-lint runs ansible-galaxy, antsibull-changelog
+# runs ansible-doc) must resolve to the venv too, so put it first on PATH.
+export PATH := $(VENV_BIN):$(PATH)
+
+BUILD := $(CURDIR)/build
+# build/collections/ansible_collections/fleet/ghcr -> repo root, so the working tree is
+# importable as the collection without installing it.
+COLLECTIONS_PATH := $(BUILD)/collections
+COLLECTION_LINK := $(COLLECTIONS_PATH)/ansible_collections/fleet/ghcr
+# ansible-test resolves the real path of the collection, so sanity runs on a real copy.
+SANITY_ROOT := $(BUILD)/sanity/ansible_collections/fleet/ghcr
+SANITY_PYTHON ?= 3.11
+# Extra ansible-test options, e.g. make sanity SANITY_ARGS='-v --test validate-modules'
+SANITY_ARGS ?=
+
+STAMP := $(VENV)/.requirements.stamp
+
+# Print a section header: $(call header,text)
+header = printf '\n==== %s ====\n' '$(1)'
+
+.PHONY: help venv collection-path lint units integration sanity build test clean
+
+help:
+	@echo "make venv             create $(VENV) from tests/requirements.txt"
+	@echo "make collection-path  link $(COLLECTION_LINK) to this checkout"
+	@echo "make lint             ruff check, ansible-lint, antsibull-changelog lint"
+	@echo "make units            pytest tests/unit"
+	@echo "make integration      pytest tests/integration"
+	@echo "make sanity           ansible-test sanity on a copy under build/sanity"
+	@echo "make build            build the collection tarball and render its plugin docs from an install"
+	@echo "make test             all of the above; fails if any step fails"
+
+# ---------------------------------------------------------------------------- setup
+
+venv: $(STAMP)
+
+# Re-install only when tests/requirements.txt is newer than the stamp (or the venv is gone).
+$(STAMP): tests/requirements.txt
+	@$(call header,venv: $(VENV))
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	@touch $@
+
+collection-path:
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@if [ "$$(readlink $(COLLECTION_LINK) || true)" != "$(CURDIR)" ]; then \
+		rm -rf $(COLLECTION_LINK) && ln -s $(CURDIR) $(COLLECTION_LINK); \
+	fi
+
+# Test targets find the working tree as fleet.ghcr: Ansible through ANSIBLE_COLLECTIONS_PATH,
+# plain Python imports (ansible_collections.fleet.ghcr....) through PYTHONPATH.
+units integration: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_PATH)
+units integration: export PYTHONPATH := $(COLLECTIONS_PATH)$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+# Run pytest on a directory. pytest exits 5 when it collects no test: that is a failure here.
+# `python -m pytest` puts the repo root on sys.path, so tests can import tests.support.
+define pytest
+	$(VENV_BIN)/python -m pytest $(1) -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "FAILED: pytest collected no tests in $(1)" >&2; fi; \
+	exit $$rc
+endef
+
+# ---------------------------------------------------------------------------- checks
+
+# ansible-lint installs a copy of the collection into its cache, by default ./.ansible in the
+# working tree. With ANSIBLE_HOME set it uses that directory instead.
+lint: export ANSIBLE_HOME := $(abspath $(VENV))/.ansible
+lint: venv
+	@$(call header,lint: ruff check)
+	ruff check .
+	@$(call header,lint: ansible-lint)
+	ansible-lint
+	@$(call header,lint: antsibull-changelog lint)
+	antsibull-changelog lint
+
+units: venv collection-path
+	@$(call header,units: pytest tests/unit)
+	@set +e; $(call pytest,tests/unit)
+
+integration: venv collection-path
+	@$(call header,integration: pytest tests/integration)
+	@set +e; $(call pytest,tests/integration)
+
+# ansible-test --venv bootstraps pip into each test virtualenv with a get-pip script that
+# it downloads from ci-files.testing.ansible.com unless ~/.ansible/test/cache already holds
+# it (https://github.com/ansible/ansible/issues/77304). That host is unreachable here, so a
+# stand-in goes there first: pip from the interpreter's own ensurepip, then the pinned pip
+# from the package index pip is configured with. An existing script is left alone.
+define GET_PIP_STANDIN
+"""Offline stand-in for get-pip.py, written by the fleet.ghcr Makefile (make sanity)."""
+import subprocess
+import sys
+
+args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade"], stdout=subprocess.DEVNULL)
+subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", *args])
+for name in ("setuptools", "wheel"):
+    if f"--no-{name}" in sys.argv:
+        subprocess.call([sys.executable, "-m", "pip", "uninstall", "--quiet", "--yes", name])
+endef
+export GET_PIP_STANDIN
+
+# Copy exactly what git would ship (tracked plus untracked-not-ignored files as they are in
+# the working tree; tracked files deleted from the tree are left out) and make the copy its
+# own git repository: ansible-test asks git which files belong to the collection, and would
+# otherwise find the enclosing checkout, where build/ is ignored.
+sanity: venv
+	@$(call header,sanity: copy to $(SANITY_ROOT))
+	rm -rf $(SANITY_ROOT)
+	mkdir -p $(SANITY_ROOT)
+	git ls-files -z --cached --others --exclude-standard \
+		| while IFS= read -r -d '' f; do if [ -e "$$f" ] || [ -L "$$f" ]; then printf '%s\0' "$$f"; fi; done \
+		| tar --null --no-recursion -T - -cf - | tar -C $(SANITY_ROOT) -xf -
+	cd $(SANITY_ROOT) && git init -q && git add -A
+	@pip_version=$$($(VENV_BIN)/python -c 'import types; from ansible_test._internal.python_requirements import get_venv_packages as p; print(p(types.SimpleNamespace(version="$(SANITY_PYTHON)"))["pip"])'); \
+	get_pip=$$HOME/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
+	if [ ! -s "$$get_pip" ]; then \
+		mkdir -p "$$(dirname "$$get_pip")" && printf '%s\n' "$$GET_PIP_STANDIN" >"$$get_pip"; \
+		echo "wrote an offline pip $$pip_version bootstrap script for ansible-test: $$get_pip"; \
+	fi
+	@$(call header,sanity: ansible-test sanity --venv --python $(SANITY_PYTHON))
+	cd $(SANITY_ROOT) && ansible-test sanity --venv --python $(SANITY_PYTHON) --color no $(SANITY_ARGS)
+
+# Build the tarball, install it into a throw-away collections dir, and render the docs of
+# every module and lookup from that install with ansible-doc. Any warning, error or empty
+# output fails the target, so a plugin whose docs do not render (or that the tarball lost)
+# cannot pass.
+build: venv
+	@$(call header,build: ansible-galaxy collection build)
+	rm -f $(BUILD)/fleet-ghcr-*.tar.gz
+	ansible-galaxy collection build --force --output-path $(BUILD) .
+	@$(call header,build: install the tarball and render plugin docs)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	tarball=$$(ls $(BUILD)/fleet-ghcr-*.tar.gz); \
+	export ANSIBLE_COLLECTIONS_PATH="$$tmp" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false ANSIBLE_NOCOLOR=1; \
+	ansible-galaxy collection install --offline -p "$$tmp" "$$tarball"; \
+	found=0; \
+	for spec in module:plugins/modules lookup:plugins/lookup; do \
+		type=$${spec%%:*}; \
+		for f in $${spec#*:}/*.py; do \
+			name=$$(basename "$$f" .py); \
+			[ -e "$$f" ] && [ "$$name" != __init__ ] || continue; \
+			found=$$((found + 1)); \
+			echo "ansible-doc -t $$type fleet.ghcr.$$name"; \
+			if ! ansible-doc -t "$$type" "fleet.ghcr.$$name" >"$$tmp/doc.out" 2>"$$tmp/doc.err" \
+				|| [ -s "$$tmp/doc.err" ] || ! [ -s "$$tmp/doc.out" ]; then \
+				cat "$$tmp/doc.out" "$$tmp/doc.err" >&2; \
+				echo "FAILED: the docs of $$type fleet.ghcr.$$name do not render from the built collection" >&2; \
+				exit 1; \
+			fi; \
+			head -n 1 "$$tmp/doc.out"; \
+		done; \
+	done; \
+	[ -e plugins/modules/ghcr_login.py ] || echo "note: plugins/modules/ghcr_login.py does not exist yet"; \
+	echo "rendered the docs of $$found plugin(s) from $$(basename "$$tarball")"
+
+# ---------------------------------------------------------------------------- everything
+
+# Runs every step even after a failure, then prints a summary and fails if any step failed.
+TEST_STEPS := lint units integration sanity build
+
+test: venv
+	@failed=""; summary=""; \
+	for step in $(TEST_STEPS); do \
+		printf '\n######## make %s ########\n' "$$step"; \
+		start=$$(date +%s); \
+		if $(MAKE) $$step; then result=ok; else result=FAILED; failed="$$failed $$step"; fi; \
+		summary="$$summary$$(printf '  %-12s %-7s %5ss' "$$step" "$$result" "$$(( $$(date +%s) - start ))")\n"; \
+	done; \
+	printf '\n######## summary ########\n%b' "$$summary"; \
+	if [ -n "$$failed" ]; then echo "make test FAILED:$$failed" >&2; exit 1; fi; \
+	echo "make test: every step succeeded"
+
+clean:
+	rm -rf $(BUILD) tests/output .pytest_cache .ruff_cache .hypothesis
