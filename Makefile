@@ -33,7 +33,7 @@ STAMP := $(VENV)/.requirements.stamp
 # Print a section header: $(call header,text)
 header = printf '\n==== %s ====\n' '$(1)'
 
-.PHONY: help venv collection-path lint units integration sanity build test clean
+.PHONY: help venv collection-path lint units integration sanity build demo test clean
 
 help:
 	@echo "make venv             create $(VENV) from tests/requirements.txt"
@@ -43,6 +43,7 @@ help:
 	@echo "make integration      pytest tests/integration"
 	@echo "make sanity           ansible-test sanity on a copy under build/sanity"
 	@echo "make build            build the collection tarball and render its plugin docs from an install"
+	@echo "make demo             local registry, demo fleet logged in from the vault-encrypted token, pulls proven"
 	@echo "make test             all of the above; fails if any step fails"
 
 # ---------------------------------------------------------------------------- setup
@@ -64,8 +65,8 @@ collection-path:
 
 # Test targets find the working tree as fleet.ghcr: Ansible through ANSIBLE_COLLECTIONS_PATH,
 # plain Python imports (ansible_collections.fleet.ghcr....) through PYTHONPATH.
-units integration: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_PATH)
-units integration: export PYTHONPATH := $(COLLECTIONS_PATH)$(if $(PYTHONPATH),:$(PYTHONPATH))
+units integration demo: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_PATH)
+units integration demo: export PYTHONPATH := $(COLLECTIONS_PATH)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 # Run pytest on a directory. pytest exits 5 when it collects no test: that is a failure here.
 # `python -m pytest` puts the repo root on sys.path, so tests can import tests.support.
@@ -169,10 +170,17 @@ build: venv
 	[ -e plugins/modules/ghcr_login.py ] || echo "note: plugins/modules/ghcr_login.py does not exist yet"; \
 	echo "rendered the docs of $$found plugin(s) from $$(basename "$$tarball")"
 
+# ---------------------------------------------------------------------------- demo
+
+# Needs the same Debian packages as the integration tests (.ci/run installs them).
+demo: venv collection-path
+	@$(call header,demo: inventory/demo + playbooks/login.yml against a local registry)
+	$(VENV_BIN)/python -m tests.support.demo
+
 # ---------------------------------------------------------------------------- everything
 
 # Runs every step even after a failure, then prints a summary and fails if any step failed.
-TEST_STEPS := lint units integration sanity build
+TEST_STEPS := lint units integration sanity build demo
 
 test: venv
 	@failed=""; summary=""; \
