@@ -58,13 +58,20 @@ class _Guard:
                 f"Refusing to use {path}: it belongs to uid {owner}, not to root or {self.account.name}, so as root"
                 f" that user could redirect the write. Fix the ownership or choose another path."
             )
-        if stat.S_ISDIR(info.st_mode) and info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+        if stat.S_ISDIR(info.st_mode) and self._shared_writable(info):
             raise UnsafePathError(
                 f"Refusing to use {path}: the directory is writable by group or others without the sticky bit,"
                 " so other users could swap what is in it. Tighten its mode or choose another path."
             )
         if owner != 0:
             self.entered_user_territory = True
+
+    def _shared_writable(self, info: os.stat_result) -> bool:
+        """Whether users other than the owner may swap entries (a private group of the account does not count)."""
+        if info.st_mode & stat.S_ISVTX:
+            return False
+        group_shared = info.st_mode & 0o020 and info.st_gid not in (0, self.account.gid)
+        return bool(info.st_mode & 0o002 or group_shared)
 
     def check_final(self, dir_path: str, dir_info: os.stat_result, file_info: os.stat_result | None) -> None:
         if not (self.strict and self.entered_user_territory):

@@ -18,13 +18,14 @@ From the object called ``module``, only the following are used:
 
 from __future__ import annotations
 
+import errno
 import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.fleet.ghcr.plugins.module_utils import _authfile as af
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import NEW_FILE_MODE, TargetFile, open_target
-from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError, HelperError, InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, GhcrError, HelperError, InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._helpers import CredentialHelper, helper_binary
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import (
     Account,
@@ -137,10 +138,18 @@ class LoginRunner:
 
     def run(self) -> dict[str, Any]:
         for spec in self.request.files:
-            self._preflight(spec)
+            self._guarded(self._preflight, spec)
         for spec in self.request.files:
-            self._process(spec)
+            self._guarded(self._process, spec)
         return self.result()
+
+    def _guarded(self, step, spec: FileSpec) -> None:
+        """Turn what the kernel refuses into a message that says what to do."""
+        try:
+            step(spec)
+        except OSError as exc:
+            hint = " Writing another user's files needs root: add become: true." if exc.errno in (errno.EACCES, errno.EPERM) else ""
+            raise AuthFileError(f"Cannot update {spec.path}: {exc.strerror}.{hint}") from None
 
     def result(self) -> dict[str, Any]:
         registries = [credential.registry for credential in self.request.credentials]

@@ -1,0 +1,133 @@
+"""Unit tests for plugins/module_utils/_atomic.py: safe resolution rules and atomic replacement."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import _Guard, open_target
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, UnsafePathError
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account
+
+ALICE = Account(name="alice", uid=1500, gid=1500, home="/home/alice")
+
+
+def fake_stat(uid: int, mode: int, gid: int | None = None) -> os.stat_result:
+    return os.stat_result((mode, 1, 1, 1, uid, uid if gid is None else gid, 0, 0, 0, 0))
+
+
+DIR = stat.S_IFDIR
+FILE = stat.S_IFREG
+
+
+@pytest.mark.parametrize(
+    ("uid", "mode", "gid", "allowed"),
+    [
+        (0, DIR | 0o755, 0, True),
+        (1500, DIR | 0o700, 1500, True),
+        (0, DIR | 0o1777, 0, True),  # /tmp: sticky
+        (1500, DIR | 0o770, 1500, True),  # the user's private group
+        (1500, DIR | 0o775, 100, False),  # a shared group could swap entries
+        (0, DIR | 0o777, 0, False),
+        (1600, DIR | 0o700, 1600, False),  # a third user
+        (1600, FILE | 0o600, 1600, False),
+    ],
+)
+def test_guard_check(uid: int, mode: int, gid: int, allowed: bool) -> None:
+    guard = _Guard(ALICE, strict=True)
+    if allowed:
+        guard.check("/x", fake_stat(uid, mode, gid))
+    else:
+        with pytest.raises(UnsafePathError, match="Refusing"):
+            guard.check("/x", fake_stat(uid, mode, gid))
+
+
+def test_guard_final_rules_apply_once_in_user_territory() -> None:
+    guard = _Guard(ALICE, strict=True)
+    guard.check_final("/etc", fake_stat(0, DIR | 0o755), fake_stat(0, FILE | 0o600))  # all root: fine
+    guard.check("/home/alice", fake_stat(1500, DIR | 0o700))
+    guard.check_final("/home/alice/.docker", fake_stat(1500, DIR | 0o700), fake_stat(1500, FILE | 0o600))
+    with pytest.raises(UnsafePathError, match="belongs to uid 0"):
+        guard.check_final("/etc", fake_stat(0, DIR | 0o755), None)
+    with pytest.raises(UnsafePathError, match="the file in /home/alice/.docker belongs to uid 0"):
+        guard.check_final("/home/alice/.docker", fake_stat(1500, DIR | 0o700), fake_stat(0, FILE | 0o600))
+
+
+def test_guard_is_inert_when_not_strict() -> None:
+    guard = _Guard(ALICE, strict=False)
+    guard.check("/x", fake_stat(1600, DIR | 0o777))
+    guard.check_final("/x", fake_stat(1600, DIR | 0o777), fake_stat(1600, FILE | 0o666))
+
+
+def me(home: Path) -> Account:
+    return Account(name="me", uid=os.geteuid(), gid=os.getegid(), home=str(home))
+
+
+def test_missing_directories_are_created_0700_only_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "config.json"
+    assert open_target(str(path), me(tmp_path), create_dirs=False) is None
+    assert not (tmp_path / "a").exists()
+    with open_target(str(path), me(tmp_path), create_dirs=True) as target:
+        assert target.read() == (None, None)
+        target.replace(b"{}", mode=0o600, uid=os.geteuid(), gid=os.getegid())
+    assert path.read_bytes() == b"{}"
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_replace_is_a_rename_so_hard_links_keep_the_old_content(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_bytes(b"old")
+    (tmp_path / "other-name").hardlink_to(path)
+    with open_target(str(path), me(tmp_path), create_dirs=False) as target:
+        target.replace(b"new", mode=0o600, uid=os.geteuid(), gid=os.getegid())
+    assert path.read_bytes() == b"new"
+    assert (tmp_path / "other-name").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "other-name"], "no temporary file is left"
+
+
+def test_symlinks_are_followed_and_the_target_is_replaced(tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "docker.json"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
+    link = tmp_path / ".docker" / "config.json"
+    link.parent.mkdir()
+    link.symlink_to("../dotfiles/docker.json")
+    with open_target(str(link), me(tmp_path), create_dirs=False) as target:
+        assert target.read()[0] == b"old"
+        target.replace(b"new", mode=0o600, uid=os.geteuid(), gid=os.getegid())
+    assert link.is_symlink() and real.read_bytes() == b"new"
+
+
+def test_backup_keeps_a_private_copy(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_bytes(b"old")
+    path.chmod(0o644)
+    with open_target(str(path), me(tmp_path), create_dirs=False) as target:
+        data, info = target.read()
+        backup = Path(target.backup(data, info))
+    assert backup.read_bytes() == b"old" and stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert backup.name.startswith("config.json.") and backup.name.endswith("~")
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_a_non_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "config.json"
+    path.mkdir() if kind == "directory" else os.mkfifo(path)
+    with pytest.raises(AuthFileError, match="not a regular file"):
+        open_target(str(path), me(tmp_path), create_dirs=False)
+
+
+def test_a_file_in_the_way_of_a_directory(tmp_path: Path) -> None:
+    (tmp_path / ".docker").write_text("")
+    with pytest.raises(AuthFileError, match="not a directory"):
+        open_target(str(tmp_path / ".docker" / "config.json"), me(tmp_path), create_dirs=True)
+
+
+def test_link_loops_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    with pytest.raises(AuthFileError, match="Too many symbolic links"):
+        open_target(str(tmp_path / "loop"), me(tmp_path), create_dirs=False)
