@@ -67,11 +67,15 @@ class _Guard:
             self.entered_user_territory = True
 
     def _shared_writable(self, info: os.stat_result) -> bool:
-        """Whether users other than the owner may swap entries (a private group of the account does not count)."""
+        """Whether users other than the owner may swap entries.
+
+        Group write counts as private only on the account's own directory with the account's own group
+        (the user-private-group scheme); on a root-owned directory it would let the account rename root's files.
+        """
         if info.st_mode & stat.S_ISVTX:
             return False
-        group_shared = info.st_mode & 0o020 and info.st_gid not in (0, self.account.gid)
-        return bool(info.st_mode & 0o002 or group_shared)
+        private_group = info.st_uid == self.account.uid and info.st_gid == self.account.gid and self.account.uid != 0
+        return bool(info.st_mode & 0o002 or (info.st_mode & 0o020 and not private_group))
 
     def check_final(self, dir_path: str, dir_info: os.stat_result, file_info: os.stat_result | None) -> None:
         if not (self.strict and self.entered_user_territory):
@@ -96,6 +100,7 @@ class TargetFile:
         self.name = name
         self.account = account
         self._guard = guard
+        self._read_identity: tuple[int, int] | None = None
 
     def __enter__(self) -> TargetFile:
         return self
@@ -127,7 +132,9 @@ class TargetFile:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise AuthFileError(f"{self.path} is not a regular file; it was left unchanged.")
+            self._guard.check(self.path, info)
             self._guard.check_final(self.dir_path, os.fstat(self._dir_fd), info)
+            self._read_identity = (info.st_dev, info.st_ino)
             return handle.read(), info
 
     def replace(self, data: bytes, *, mode: int, uid: int, gid: int) -> None:
@@ -160,8 +167,12 @@ class TargetFile:
         return posixpath.join(self.dir_path, name)
 
     def chmod(self, mode: int) -> None:
+        """Change the mode of the file that read() returned, and of no other."""
         fd = os.open(self.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self._dir_fd)
         try:
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) != self._read_identity:
+                raise UnsafePathError(f"{self.path} was replaced while it was being updated; run again.")
             os.fchmod(fd, mode)
         finally:
             os.close(fd)

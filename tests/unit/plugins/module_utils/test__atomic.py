@@ -30,6 +30,7 @@ FILE = stat.S_IFREG
         (1500, DIR | 0o700, 1500, True),
         (0, DIR | 0o1777, 0, True),  # /tmp: sticky
         (1500, DIR | 0o770, 1500, True),  # the user's private group
+        (0, DIR | 0o775, 1500, False),  # root's directory the user's group may write: the user could rename root's files
         (1500, DIR | 0o775, 100, False),  # a shared group could swap entries
         (0, DIR | 0o777, 0, False),
         (1600, DIR | 0o700, 1600, False),  # a third user
@@ -52,7 +53,7 @@ def test_guard_final_rules_apply_once_in_user_territory() -> None:
     guard.check_final("/home/alice/.docker", fake_stat(1500, DIR | 0o700), fake_stat(1500, FILE | 0o600))
     with pytest.raises(UnsafePathError, match="belongs to uid 0"):
         guard.check_final("/etc", fake_stat(0, DIR | 0o755), None)
-    with pytest.raises(UnsafePathError, match="the file in /home/alice/.docker belongs to uid 0"):
+    with pytest.raises(UnsafePathError, match=r"the file in /home/alice/\.docker belongs to uid 0"):
         guard.check_final("/home/alice/.docker", fake_stat(1500, DIR | 0o700), fake_stat(0, FILE | 0o600))
 
 
@@ -131,3 +132,18 @@ def test_link_loops_are_reported(tmp_path: Path) -> None:
     (tmp_path / "loop").symlink_to("loop")
     with pytest.raises(AuthFileError, match="Too many symbolic links"):
         open_target(str(tmp_path / "loop"), me(tmp_path), create_dirs=False)
+
+
+def test_a_file_that_appears_after_resolution_is_checked_again(tmp_path: Path) -> None:
+    """In a sticky directory, a third user's file created between resolving and reading is refused."""
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root: it plays root writing for another user")
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    path = sticky / "auth.json"
+    with open_target(str(path), ALICE, create_dirs=False) as target:
+        path.write_text("{}")
+        os.chown(path, 65534, 65534)
+        with pytest.raises(UnsafePathError, match="belongs to uid 65534"):
+            target.read()
