@@ -21,3 +21,31 @@ options:
     type: str
     default: ghcr.io
 """
+
+    # Mirrors CONNECTION_ARGS in plugins/module_utils/_argspec.py.
+    CONNECTION = r"""
+options:
+  validate_certs:
+    description:
+      - Verify the registry's TLS certificate. Set to V(false) only for test registries.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM file of CA certificates that the registry's certificate must chain to, instead of the system's.
+      - Used for the GitHub API too when O(github_api_url) is not the default.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP request.
+    type: float
+    default: 10
+  retries:
+    description:
+      - >-
+        How often to retry a request answered with HTTP 429 or 5xx. The wait honours the C(Retry-After) header and the
+        wait GHCR writes into its message (V(retry-after: 22.625684ms, allowed: 2000/minute)); a registry asking for more
+        than 30 seconds is not retried, and the error says so.
+    type: int
+    default: 3
+"""

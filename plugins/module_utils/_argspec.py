@@ -17,9 +17,20 @@ REGISTRY_ARGS: dict[str, dict[str, Any]] = {
     "registry": {"type": "str", "default": "ghcr.io"},
 }
 
-_LOGIN_ARGS: dict[str, dict[str, Any]] = {
+# Mirrors doc fragment fleet.ghcr._registry.connection: how to reach the registry.
+CONNECTION_ARGS: dict[str, dict[str, Any]] = {
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+    "timeout": {"type": "float", "default": 10},
+    "retries": {"type": "int", "default": 3},
+}
+
+_CREDENTIAL_ARGS: dict[str, dict[str, Any]] = {
     "username": {"type": "str"},
     "password": {"type": "str", "no_log": True, "aliases": ["token", "pat"]},
+}
+
+_LOGIN_ARGS: dict[str, dict[str, Any]] = {
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "engines": {"type": "list", "elements": "str", "default": ["docker", "podman"], "choices": ["docker", "podman"]},
     "user": {"type": "str"},
@@ -29,13 +40,32 @@ _LOGIN_ARGS: dict[str, dict[str, Any]] = {
     "docker_config_json": {"type": "raw", "no_log": True},
     "credential_helpers": {"type": "bool", "default": True},
     "backup": {"type": "bool", "default": False},
+    "verify": {"type": "bool", "default": False},
+    "verify_image": {"type": "str"},
 }
+
+_REGISTRY_CHECK_ARGS: dict[str, dict[str, Any]] = {
+    "auth_file": {"type": "str"},
+    "user": {"type": "str"},
+    "images": {"type": "list", "elements": "str", "default": []},
+    "check_push": {"type": "bool", "default": False},
+    "inspect_token": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
+    "github_api_url": {"type": "str", "default": "https://api.github.com"},
+    "fail_on_error": {"type": "bool", "default": True},
+}
+
+
+def _spec(*groups: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        merged.update(copy.deepcopy(group))
+    return merged
 
 
 def login_module_kwargs() -> dict[str, Any]:
     """Keyword arguments for the AnsibleModule of ghcr_login."""
     return {
-        "argument_spec": {**copy.deepcopy(REGISTRY_ARGS), **copy.deepcopy(_LOGIN_ARGS)},
+        "argument_spec": _spec(REGISTRY_ARGS, _CREDENTIAL_ARGS, _LOGIN_ARGS, CONNECTION_ARGS),
         "required_if": [("state", "present", ("username", "docker_config_json"), True)],
         "required_together": [("username", "password")],
         "mutually_exclusive": [("docker_config_json", "username"), ("docker_config_json", "password")],
@@ -43,4 +73,15 @@ def login_module_kwargs() -> dict[str, Any]:
     }
 
 
-__all__ = ("REGISTRY_ARGS", "login_module_kwargs")
+def registry_module_kwargs() -> dict[str, Any]:
+    """Keyword arguments for the AnsibleModule of ghcr_registry."""
+    return {
+        "argument_spec": _spec(REGISTRY_ARGS, _CREDENTIAL_ARGS, _REGISTRY_CHECK_ARGS, CONNECTION_ARGS),
+        "required_together": [("username", "password")],
+        "mutually_exclusive": [("auth_file", "username"), ("auth_file", "password")],
+        "required_by": {"user": "auth_file"},
+        "supports_check_mode": True,
+    }
+
+
+__all__ = ("CONNECTION_ARGS", "REGISTRY_ARGS", "login_module_kwargs", "registry_module_kwargs")

@@ -326,12 +326,47 @@ def _helper_diff(binary: str, server: str, before: tuple[str, str] | None, after
     return {"before_header": header, "after_header": header, "before": shown(before), "after": shown(after)}
 
 
+def verify_credentials(params: dict[str, Any], credentials: list[Credential]) -> list[dict[str, Any]]:
+    """Prove each credential against its registry before anything is written; raises GhcrError on failure.
+
+    The registry client is imported here, so that a login without ``verify`` loads no HTTP or TLS code.
+    """
+    from ansible_collections.fleet.ghcr.plugins.module_utils._verify import check_credential, failure_message
+
+    images = [params["verify_image"]] if params["verify_image"] else []
+    proofs = []
+    for credential in credentials:
+        result, requests = check_credential(params, credential.registry, credential.username, credential.secret, images, False)
+        proof = {
+            "registry": credential.registry,
+            "authenticated": result.authenticated,
+            "error": result.error,
+            "images": [image.as_dict() for image in result.images],
+            "requests": requests,
+        }
+        proofs.append(proof)
+        problem = failure_message(af.registry_host(credential.registry), result, False)
+        if problem:
+            error = GhcrError(f"Verification failed, no file was changed: {problem}")
+            error.partial = {"changed": False, "verification": proofs}
+            raise error
+    return proofs
+
+
 def run_login(module) -> dict[str, Any]:
     """The task result; a GhcrError raised here carries ``partial``, the result up to the failure."""
     request = build_request(module.params, module.warn)
+    proofs = None
+    if module.params["verify"] and request.state == PRESENT:
+        proofs = verify_credentials(module.params, request.credentials)
+    elif module.params["verify_image"] and not module.params["verify"]:
+        module.warn("verify_image is only used with verify=true; nothing was verified.")
     runner = LoginRunner(module, request)
     try:
-        return runner.run()
+        result = runner.run()
+        if proofs is not None:
+            result["verification"] = proofs
+        return result
     except GhcrError as exc:
         exc.partial = runner.result()
         raise

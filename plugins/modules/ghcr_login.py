@@ -33,6 +33,7 @@ author:
   - fleet.ghcr contributors (@fleet-ghcr)
 extends_documentation_fragment:
   - fleet.ghcr._registry
+  - fleet.ghcr._registry.connection
 attributes:
   check_mode:
     description: Can run in check mode and return a changed status prediction without modifying the target.
@@ -128,6 +129,20 @@ options:
       - Keep a timestamped C(0600) copy of each file before changing it, beside the file.
     type: bool
     default: false
+  verify:
+    description:
+      - Before writing anything, prove the credential against the registry from this host, with the same handshake
+        as M(fleet.ghcr.ghcr_registry): a token from the registry's token endpoint and, with O(verify_image), a
+        pull-scoped token and a manifest C(HEAD).
+      - On failure the task fails with the classified error (RV(verification)) and every file is left untouched.
+      - Only with O(state=present). Without O(verify), the module never touches the network.
+    type: bool
+    default: false
+  verify_image:
+    description:
+      - An image (V(owner/name[:tag])) whose pull access O(verify) proves. Without it, O(verify) proves only that the
+        registry accepts the credential, which cannot detect a missing C(read:packages) scope.
+    type: str
 notes:
   - Needs only the Python 3 standard library on the target (Python 3.9 or later).
   - Credential helpers run as O(user), with that user's home. When the module already runs as that user, the
@@ -170,6 +185,15 @@ EXAMPLES = r"""
   fleet.ghcr.ghcr_login:
     docker_config_json: "{{ lookup('ansible.builtin.file', 'files/ci-config.json') }}"
     backup: true
+
+- name: Rotate to a new PAT only if it can really pull the application image
+  fleet.ghcr.ghcr_login:
+    username: "{{ ghcr_username }}"
+    password: "{{ ghcr_pat_new }}"
+    user: deploy
+    verify: true
+    verify_image: my-org/app:1.4.0
+  become: true
 
 - name: Log the deploy user out of GHCR everywhere a client would read it
   fleet.ghcr.ghcr_login:
@@ -222,6 +246,18 @@ auth_files:
   sample:
     - {path: /home/deploy/.docker/config.json, engine: docker, action: created, via: file}
     - {path: /home/deploy/.config/containers/auth.json, engine: podman, action: unchanged, via: file}
+verification:
+  description:
+    - With O(verify=true), what the registry said of each credential, as in M(fleet.ghcr.ghcr_registry).
+  returned: when O(verify=true)
+  type: list
+  elements: dict
+  sample:
+    - registry: ghcr.io
+      authenticated: true
+      error: null
+      images: [{ref: my-org/app:1.4.0, pullable: true, pushable: null, digest: "sha256:4f5c...", error: null}]
+      requests: 3
 backup_files:
   description: The backup copies made because of O(backup=true).
   returned: always

@@ -47,6 +47,12 @@ def params(home: Path, **changes: object) -> dict:
         "docker_config_json": None,
         "credential_helpers": True,
         "backup": False,
+        "verify": False,
+        "verify_image": None,
+        "validate_certs": True,
+        "ca_path": None,
+        "timeout": 10,
+        "retries": 3,
     }
     return {**base, **changes}
 

@@ -1,0 +1,405 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""An OCI registry client that proves what a credential can do and explains failures in the registry's words.
+
+The flow is the one in the distribution token spec: ``GET /v2/`` for the challenge, a token from the realm
+with Basic auth and real ``repository:<name>:pull[,push]`` scopes (one request for every image), then a
+manifest ``HEAD`` per image and, if asked, an upload ``POST`` that is cancelled at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode, urljoin
+
+from ansible.module_utils.urls import Request
+
+from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import normalize_registry, registry_host
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import InputError
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json,"
+    " application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json"
+)
+MAX_WAIT = 30.0  # longest single wait for a 429 or 5xx; a registry asking for more gets a rate_limited error
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+_GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+_RETRY_AFTER_TEXT = re.compile(r"retry-after:\s*((?:[0-9]*\.?[0-9]+(?:ns|us|µs|μs|ms|s|m|h))+)", re.IGNORECASE)
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+HINTS = {
+    "unauthorized": "The registry did not accept the username and token: check that the token is complete and not revoked, and that"
+    " the username is the GitHub login that owns it.",
+    "denied_token": "The registry refused the token itself. On GHCR this means the personal access token has expired (or is not"
+    " authorised for the organisation's SSO): create a new classic PAT with read:packages and rotate it.",
+    "denied_pull": "The credential is valid but may not pull this image: the token needs the read:packages scope, and the user needs"
+    " access to the package (package settings, Manage access).",
+    "denied_push": "The credential may not push this image: the token needs write:packages, and the user needs write access to the package.",
+    "name_unknown": "No repository of that name: check owner/name (GHCR also answers 'not found' for a private package the user cannot see).",
+    "manifest_unknown": "The repository exists but has no such tag or digest: check the tag.",
+    "rate_limited": "The registry is rate limiting this principal (GHCR allows about 2,000 requests a minute per token): check fewer"
+    " hosts with the same token at once, for example with registry_auth_verify: once.",
+    "unreachable": "The registry cannot be reached from this host: check DNS, proxies and firewalls, or raise the timeout.",
+    "tls_error": "The registry's TLS certificate is not trusted here: give the CA with ca_path (validate_certs: false only for tests).",
+    "server_error": "The registry answered with an error of its own; try again later.",
+}
+
+
+@dataclass
+class Problem:
+    """A classified failure: ``message`` is the registry's own text, verbatim."""
+
+    code: str
+    message: str
+    hint: str
+    status: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "hint": self.hint, "status": self.status}
+
+
+class RegistryProblem(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class Endpoint:
+    """Where and how to reach a registry."""
+
+    host: str
+    scheme: str = "https"
+    validate_certs: bool = True
+    ca_path: str | None = None
+    timeout: float = 10.0
+    retries: int = 3
+
+    @property
+    def base(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+
+def endpoint_for(registry: str) -> tuple[str, str]:
+    """``(scheme, host[:port])`` for the ``registry`` option: https unless http:// is given explicitly."""
+    scheme = "http" if registry.lower().startswith("http://") else "https"
+    return scheme, registry_host(normalize_registry(registry))
+
+
+# --------------------------------------------------------------------------- parsing (pure)
+
+
+def parse_challenge(header: str | None) -> tuple[str, dict[str, str]]:
+    """Scheme and parameters of a ``WWW-Authenticate`` header (RFC 6750 style)."""
+    if not header:
+        return "", {}
+    scheme, _sep, rest = header.strip().partition(" ")
+    params = {key.lower(): value for key, value in re.findall(r'([A-Za-z_]+)="([^"]*)"', rest)}
+    for key, value in re.findall(r'([A-Za-z_]+)=([^",\s]+)', rest):
+        params.setdefault(key.lower(), value)
+    return scheme.lower(), params
+
+
+def parse_go_duration(text: str) -> float | None:
+    """Seconds in a Go duration such as ``22.625684ms`` or ``1m30s``; None if it is not one."""
+    parts = _GO_DURATION_PART.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        return None
+    return sum(float(number) * _GO_UNITS[unit] for number, unit in parts)
+
+
+def retry_after(response: Response, message: str) -> float | None:
+    """The wait a 429 asks for: the larger of the ``Retry-After`` header and GHCR's ``retry-after: …`` text."""
+    waits = []
+    header = response.header("retry-after")
+    if header and header.strip().replace(".", "", 1).isdigit():
+        waits.append(float(header.strip()))
+    found = _RETRY_AFTER_TEXT.search(message or "")
+    if found:
+        seconds = parse_go_duration(found.group(1))
+        if seconds is not None:
+            waits.append(seconds)
+    return max(waits) if waits else None
+
+
+def registry_errors(body: bytes) -> list[dict[str, Any]]:
+    """The ``errors`` list of a registry error body, or an empty list."""
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return []
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    return [error for error in errors if isinstance(error, dict)] if isinstance(errors, list) else []
+
+
+def registry_message(response: Response) -> tuple[str, str]:
+    """``(CODE, message)`` as the registry worded them; falls back to the body text or the status."""
+    errors = registry_errors(response.body)
+    if errors:
+        return str(errors[0].get("code", "")).upper(), str(errors[0].get("message", "")) or str(errors[0].get("code", ""))
+    text = response.body.decode("utf-8", "replace").strip()
+    return "", text[:500] if text else f"HTTP {response.status}"
+
+
+def scope_for(repository: str, push: bool) -> str:
+    return f"repository:{repository}:{'pull,push' if push else 'pull'}"
+
+
+def split_image(image: str, host: str) -> tuple[str, str]:
+    """``(repository, reference)`` of ``owner/name[:tag|@digest]``; a leading registry host is dropped."""
+    text = image.strip()
+    if text.startswith(host + "/"):
+        text = text[len(host) + 1:]
+    first, _sep, rest = text.partition("/")
+    looks_like_host = "." in first or ":" in first or first == "localhost"
+    if rest and looks_like_host:
+        raise InputError(f"image {image!r} names the registry {first}, not {host}: give images as owner/name[:tag] of {host}.")
+    if "@" in text:
+        repository, reference = text.split("@", 1)
+    else:
+        slash = text.rfind("/")
+        colon = text.rfind(":")
+        repository, reference = (text[:colon], text[colon + 1:]) if colon > slash else (text, "latest")
+    if not re.fullmatch(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*", repository) or not reference:
+        raise InputError(f"image {image!r} is not of the form owner/name[:tag] (lower-case, no registry host other than {host}).")
+    return repository, reference
+
+
+def classify(response: Response, stage: str) -> Problem:
+    """The error code of the taxonomy for a failed response at ``stage`` (token, login, pull, push)."""
+    code, message = registry_message(response)
+    status = response.status
+    if status == 429 or code == "TOOMANYREQUESTS":
+        return Problem("rate_limited", message, HINTS["rate_limited"], status)
+    if status >= 500:
+        return Problem("server_error", message, HINTS["server_error"], status)
+    if stage in ("token", "login"):
+        if status == 403 or code == "DENIED":
+            return Problem("denied", message, HINTS["denied_token"], status)
+        return Problem("unauthorized", message, HINTS["unauthorized"], status)
+    if code == "NAME_UNKNOWN":
+        return Problem("name_unknown", message, HINTS["name_unknown"], status)
+    if code == "MANIFEST_UNKNOWN" or (status == 404 and stage == "pull"):
+        return Problem("manifest_unknown", message, HINTS["manifest_unknown"], status)
+    _scheme, challenge = parse_challenge(response.header("www-authenticate"))
+    if status == 403 or code == "DENIED" or challenge.get("error") == "insufficient_scope":
+        return Problem("denied", message, HINTS["denied_push" if stage == "push" else "denied_pull"], status)
+    if status == 401:
+        return Problem("unauthorized", message, HINTS["unauthorized"], status)
+    return Problem("server_error", message, HINTS["server_error"], status)
+
+
+# --------------------------------------------------------------------------- transport
+
+
+class Transport:
+    """HTTP through ansible.module_utils.urls, with retries for 429 and 5xx and a request counter."""
+
+    def __init__(self, endpoint: Endpoint, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.endpoint = endpoint
+        self.sleep = sleep
+        self.requests = 0
+        self._request = Request(validate_certs=endpoint.validate_certs, ca_path=endpoint.ca_path, timeout=endpoint.timeout, follow_redirects="none")
+
+    def send(self, method: str, url: str, headers: dict[str, str] | None = None) -> Response:
+        """One request with retries; raises RegistryProblem when the registry cannot be reached."""
+        attempt = 0
+        while True:
+            response = self._once(method, url, headers or {})
+            if response.status not in _RETRYABLE or attempt >= self.endpoint.retries:
+                return response
+            wait = self._wait_for(response, attempt)
+            if wait is None:
+                return response
+            attempt += 1
+            self.sleep(wait)
+
+    def _wait_for(self, response: Response, attempt: int) -> float | None:
+        asked = retry_after(response, registry_message(response)[1])
+        if asked is not None:
+            return asked + random.uniform(0, 0.1) if asked <= MAX_WAIT else None
+        return min(MAX_WAIT, 2.0 ** attempt) * random.uniform(0.5, 1.0)
+
+    def _once(self, method: str, url: str, headers: dict[str, str]) -> Response:
+        self.requests += 1
+        try:
+            handle = self._request.open(method, url, headers=headers)
+            return Response(handle.status, _lower(handle.headers), handle.read())
+        except HTTPError as exc:
+            return Response(exc.code, _lower(exc.headers), exc.read() if exc.fp else b"")
+        except (URLError, OSError, ssl.SSLError, socket.timeout) as exc:
+            raise RegistryProblem(self._unreachable(exc)) from None
+
+    def _unreachable(self, exc: BaseException) -> Problem:
+        reason = getattr(exc, "reason", exc)
+        text = str(reason)
+        if isinstance(reason, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return Problem("tls_error", f"TLS failure talking to {self.endpoint.host}: {text}", HINTS["tls_error"])
+        return Problem("unreachable", f"Cannot reach {self.endpoint.host}: {text}", HINTS["unreachable"])
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    return {key.lower(): value for key, value in (headers.items() if headers else [])}
+
+
+def basic_authorization(username: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode("ascii")
+
+
+# --------------------------------------------------------------------------- the check
+
+
+@dataclass
+class ImageResult:
+    ref: str
+    pullable: bool = False
+    pushable: bool | None = None
+    digest: str | None = None
+    error: dict | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "pullable": self.pullable, "pushable": self.pushable, "digest": self.digest, "error": self.error}
+
+
+@dataclass
+class CheckResult:
+    authenticated: bool = False
+    error: dict | None = None
+    images: list[ImageResult] = field(default_factory=list)
+
+
+class RegistryChecker:
+    """Proves one credential (or anonymous access) against one registry."""
+
+    def __init__(self, transport: Transport, username: str | None, secret: str | None) -> None:
+        self.transport = transport
+        self.base = transport.endpoint.base
+        self.authorization = basic_authorization(username, secret) if username and secret else None
+        self.account = username
+        self.basic = False  # the registry takes Basic auth on every request instead of tokens
+
+    def check(self, images: list[str], check_push: bool) -> CheckResult:
+        result = CheckResult(images=[ImageResult(ref=image) for image in images])
+        try:
+            parsed = [split_image(image, self.transport.endpoint.host) for image in images]
+            token = self._login([scope_for(repository, check_push) for repository, _ref in parsed])
+            result.authenticated = self.authorization is not None
+            for image, (repository, reference) in zip(result.images, parsed):
+                self._check_image(image, repository, reference, token, check_push)
+        except RegistryProblem as problem:
+            result.error = problem.problem.as_dict()
+        return result
+
+    def _login(self, scopes: list[str]) -> str | None:
+        """A bearer token for ``scopes`` (None for a registry that needs none or takes Basic auth)."""
+        probe = self.transport.send("GET", f"{self.base}/v2/")
+        if probe.status == 200:
+            return None
+        scheme, challenge = parse_challenge(probe.header("www-authenticate"))
+        if probe.status != 401 or scheme not in ("bearer", "basic"):
+            raise RegistryProblem(classify(probe, "login"))
+        if scheme == "basic":
+            return self._basic_login()
+        return self._bearer_token(challenge, scopes)
+
+    def _basic_login(self) -> None:
+        headers = {"Authorization": self.authorization} if self.authorization else {}
+        answer = self.transport.send("GET", f"{self.base}/v2/", headers)
+        if answer.status != 200:
+            raise RegistryProblem(classify(answer, "login"))
+        self.basic = True
+
+    def _bearer_token(self, challenge: dict[str, str], scopes: list[str]) -> str:
+        realm = challenge.get("realm")
+        if not realm:
+            raise RegistryProblem(Problem("server_error", "The registry's Bearer challenge names no realm.", HINTS["server_error"], 401))
+        query = [("service", challenge["service"])] if challenge.get("service") else []
+        query += [("scope", scope) for scope in scopes]
+        if self.account:
+            query.append(("account", self.account))
+        headers = {"Authorization": self.authorization} if self.authorization else {}
+        url = urljoin(self.base + "/", realm) + ("&" if "?" in realm else "?") + urlencode(query)
+        answer = self.transport.send("GET", url, headers)
+        if answer.status != 200:
+            raise RegistryProblem(classify(answer, "token"))
+        try:
+            doc = json.loads(answer.body.decode("utf-8"))
+            return str(doc.get("token") or doc["access_token"])
+        except (ValueError, KeyError, AttributeError, UnicodeDecodeError):
+            raise RegistryProblem(Problem("server_error", "The token endpoint answered without a token.", HINTS["server_error"], 200)) from None
+
+    def _auth_headers(self, token: str | None) -> dict[str, str]:
+        if token:
+            return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": self.authorization} if self.authorization and self.basic else {}
+
+    def _check_image(self, image: ImageResult, repository: str, reference: str, token: str | None, check_push: bool) -> None:
+        url = f"{self.base}/v2/{repository}/manifests/{quote(reference, safe=':@')}"
+        headers = {**self._auth_headers(token), "Accept": MANIFEST_TYPES}
+        head = self.transport.send("HEAD", url, headers)
+        if head.status == 200:
+            image.pullable = True
+            image.digest = head.header("docker-content-digest")
+        else:
+            # HEAD answers carry no body; GET once to read the registry's own words.
+            detail = self.transport.send("GET", url, headers) if head.status not in _RETRYABLE else head
+            image.error = classify(detail if detail.status != 200 else head, "pull").as_dict()
+        if check_push:
+            image.pushable = self._probe_push(image, repository, token)
+
+    def _probe_push(self, image: ImageResult, repository: str, token: str | None) -> bool:
+        """Start a blob upload (202 means push is allowed) and cancel it at once: nothing is written."""
+        answer = self.transport.send("POST", f"{self.base}/v2/{repository}/blobs/uploads/", self._auth_headers(token))
+        if answer.status != 202:
+            if image.error is None:
+                image.error = classify(answer, "push").as_dict()
+            return False
+        location = answer.header("location")
+        if location:
+            self.transport.send("DELETE", urljoin(self.base + "/", location), self._auth_headers(token))
+        return True
+
+
+__all__ = (
+    "HINTS",
+    "CheckResult",
+    "Endpoint",
+    "ImageResult",
+    "Problem",
+    "RegistryChecker",
+    "RegistryProblem",
+    "Response",
+    "Transport",
+    "classify",
+    "endpoint_for",
+    "parse_challenge",
+    "parse_go_duration",
+    "registry_message",
+    "retry_after",
+    "scope_for",
+    "split_image",
+)

@@ -1,0 +1,120 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""GitHub token kinds (by prefix only: lengths change) and what the GitHub API says of a PAT's scopes and expiry."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from ansible_collections.fleet.ghcr.plugins.module_utils._registry import Transport
+
+EXPIRY_WARNING_DAYS = 14
+_PREFIXES = (
+    ("github_pat_", "fine_grained"),
+    ("ghp_", "classic"),
+    ("gho_", "oauth"),
+    ("ghu_", "app_user"),
+    ("ghs_", "app_installation"),
+)
+PULL_SCOPES = frozenset({"read:packages"})
+PUSH_SCOPES = frozenset({"read:packages", "write:packages"})
+
+
+def token_kind(token: str) -> str:
+    """``classic``, ``fine_grained``, ``oauth``, ``app_user``, ``app_installation`` or ``unknown``; no length checks."""
+    for prefix, kind in _PREFIXES:
+        if token.startswith(prefix):
+            return kind
+    return "unknown"
+
+
+def parse_scopes(header: str | None) -> list[str] | None:
+    """``X-OAuth-Scopes`` as a list; None when the header is absent (not a classic PAT), [] when empty."""
+    if header is None:
+        return None
+    return [scope.strip() for scope in header.split(",") if scope.strip()]
+
+
+def parse_expiry(header: str | None) -> datetime | None:
+    """``GitHub-Authentication-Token-Expiration`` (``2026-12-01 10:00:00 UTC``) as an aware datetime."""
+    if not header:
+        return None
+    text = header.strip()
+    for layout in ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M:%S %z"):
+        try:
+            parsed = datetime.strptime(text, layout)
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return None
+
+
+def scope_warnings(scopes: list[str] | None, needs_push: bool) -> list[str]:
+    """What is wrong with a classic PAT's scopes for pulling (or pushing) packages."""
+    if scopes is None:
+        return []
+    granted = set(scopes)
+    warnings = []
+    if not granted & {"read:packages", "write:packages"}:
+        warnings.append("The token lacks the read:packages scope: GHCR will issue it a token but refuse every private pull (denied).")
+    if needs_push and "write:packages" not in granted:
+        warnings.append("The token lacks the write:packages scope, which pushing needs.")
+    extra = sorted(granted - (PUSH_SCOPES if needs_push else PULL_SCOPES | {"write:packages"}))
+    if extra:
+        warnings.append(f"The token has scopes this job does not need ({', '.join(extra)}): a pull-only PAT with read:packages limits the damage if it leaks.")
+    return warnings
+
+
+def expiry_warnings(expires_at: datetime | None, now: datetime) -> list[str]:
+    if expires_at is None:
+        return []
+    left = expires_at - now
+    if left.total_seconds() <= 0:
+        return [f"The token expired on {expires_at:%Y-%m-%d}: GHCR refuses it, even for public images, until it is rotated."]
+    if left.days < EXPIRY_WARNING_DAYS:
+        return [f"The token expires in {left.days} day(s), on {expires_at:%Y-%m-%d}: rotate it soon."]
+    return []
+
+
+def kind_warnings(kind: str) -> list[str]:
+    if kind == "fine_grained":
+        return ["This is a fine-grained personal access token; GitHub Packages documents only classic PATs for ghcr.io."]
+    if kind in ("oauth", "app_user", "app_installation"):
+        return [f"This is a GitHub {kind.replace('_', ' ')} token, not a personal access token: it is short-lived or tied to an app."]
+    return []
+
+
+def inspect_token(transport: Transport, api_url: str, token: str, needs_push: bool, now: datetime | None = None) -> dict[str, Any]:
+    """Kind, scopes, expiry and warnings of ``token``, asking ``GET {api_url}/user`` for classic and fine-grained PATs."""
+    now = now or datetime.now(timezone.utc)
+    kind = token_kind(token)
+    report: dict[str, Any] = {"kind": kind, "scopes": None, "expires_at": None, "warnings": kind_warnings(kind)}
+    if kind not in ("classic", "fine_grained"):
+        return report
+    answer = transport.send("GET", api_url.rstrip("/") + "/user", {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
+    if answer.status != 200:
+        report["warnings"].append(f"The GitHub API refused the token (HTTP {answer.status}: {_api_message(answer.body)}): it is revoked, expired or mistyped.")
+        return report
+    scopes = parse_scopes(answer.header("x-oauth-scopes")) if kind == "classic" else None
+    expires_at = parse_expiry(answer.header("github-authentication-token-expiration"))
+    report["scopes"] = scopes
+    report["expires_at"] = expires_at.isoformat() if expires_at else None
+    report["warnings"] += scope_warnings(scopes, needs_push) + expiry_warnings(expires_at, now)
+    return report
+
+
+def _api_message(body: bytes) -> str:
+    try:
+        return str(json.loads(body.decode("utf-8")).get("message", "no message"))
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return "no message"
+
+
+__all__ = ("expiry_warnings", "inspect_token", "kind_warnings", "parse_expiry", "parse_scopes", "scope_warnings", "token_kind")
