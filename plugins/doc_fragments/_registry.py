@@ -33,7 +33,6 @@ options:
   ca_path:
     description:
       - A PEM file of CA certificates that the registry's certificate must chain to, instead of the system's.
-      - Used for the GitHub API too when O(github_api_url) is not the default.
     type: path
   timeout:
     description:

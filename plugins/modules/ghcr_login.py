@@ -132,8 +132,8 @@ options:
   verify:
     description:
       - Before writing anything, prove the credential against the registry from this host, with the same handshake
-        as M(fleet.ghcr.ghcr_registry): a token from the registry's token endpoint and, with O(verify_image), a
-        pull-scoped token and a manifest C(HEAD).
+        as M(fleet.ghcr.ghcr_registry). That is a token from the registry's token endpoint and, with O(verify_image),
+        a pull-scoped token and a manifest C(HEAD).
       - On failure the task fails with the classified error (RV(verification)) and every file is left untouched.
       - Only with O(state=present). Without O(verify), the module never touches the network.
     type: bool

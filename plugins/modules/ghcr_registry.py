@@ -86,6 +86,7 @@ options:
   github_api_url:
     description:
       - The GitHub API to ask, for GitHub Enterprise Server or tests.
+      - O(ca_path) applies to it too when it is not the default; the default API is checked against the system's CAs.
     type: str
     default: https://api.github.com
   fail_on_error:
@@ -159,8 +160,8 @@ error:
   contains:
     code:
       description:
-        - One of V(unauthorized) (unknown, revoked or mistyped credential), V(denied) (refused: an expired PAT at the
-          token endpoint, or missing scope or package access at an image), V(name_unknown), V(manifest_unknown),
+        - One of V(unauthorized) (unknown, revoked or mistyped credential), V(denied) (refused, that is an expired PAT at
+          the token endpoint, or missing scope or package access at an image), V(name_unknown), V(manifest_unknown),
           V(rate_limited), V(unreachable), V(tls_error), V(server_error).
       type: str
       sample: unauthorized
