@@ -221,7 +221,8 @@ def owner_mode(path: Path) -> tuple[int, int, int]:
 def skopeo_as(user: UnixUser, authfile: Path, ref: str, cert_dir: Path) -> subprocess.CompletedProcess:
     """``skopeo inspect`` run by ``user`` (runuser, clean environment), so the user's own permissions apply."""
     env = [f"HOME={user.home}", f"USER={user.name}", f"LOGNAME={user.name}", "PATH=/usr/local/bin:/usr/bin:/bin"]
-    argv = ["runuser", "-u", user.name, "--", "env", "-i", *env, "skopeo", "inspect", "--authfile", str(authfile), "--cert-dir", str(cert_dir), f"docker://{ref}"]
+    skopeo = ["skopeo", "inspect", "--authfile", str(authfile), "--cert-dir", str(cert_dir), f"docker://{ref}"]
+    argv = ["runuser", "-u", user.name, "--", "env", "-i", *env, *skopeo]
     return subprocess.run(argv, cwd=user.home, capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL)
 
 
@@ -333,7 +334,7 @@ def attack_docker_dir_links_relatively_to_root_dir(user: UnixUser, make_user, tm
 
 
 def attack_docker_dir_links_to_empty_root_dir(user: UnixUser, make_user, tmp_path: Path) -> Attack:
-    victim_dir, _ = _root_victim_dir(tmp_path, with_file=False)
+    victim_dir, _victim = _root_victim_dir(tmp_path, with_file=False)
     symlink_owned(user.home / ".docker", str(victim_dir), user)
     return Attack([], [victim_dir, user.home], [f"Refusing to write in {victim_dir}"])
 
