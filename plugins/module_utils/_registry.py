@@ -367,9 +367,18 @@ class RegistryChecker:
         else:
             # HEAD answers carry no body; GET once to read the registry's own words.
             detail = self.transport.send("GET", url, headers) if head.status not in _RETRYABLE else head
-            image.error = classify(detail if detail.status != 200 else head, "pull").as_dict()
+            problem = classify(detail if detail.status != 200 else head, "pull")
+            if problem.code == "manifest_unknown":
+                problem = self._unknown_name(repository, headers) or problem
+            image.error = problem.as_dict()
         if check_push:
             image.pushable = self._probe_push(image, repository, token)
+
+    def _unknown_name(self, repository: str, headers: dict[str, str]) -> Problem | None:
+        """Tell a missing repository from a missing tag: Distribution answers MANIFEST_UNKNOWN for both."""
+        answer = self.transport.send("GET", f"{self.base}/v2/{repository}/tags/list?n=1", headers)
+        problem = classify(answer, "pull") if answer.status == 404 else None
+        return problem if problem and problem.code == "name_unknown" else None
 
     def _probe_push(self, image: ImageResult, repository: str, token: str | None) -> bool:
         """Start a blob upload (202 means push is allowed) and cancel it at once: nothing is written."""

@@ -83,3 +83,41 @@ def pass_store() -> Iterator[PassStore]:
     require_binaries(PASS_BINARIES, "the pass_store fixture")
     with PassStore() as store:
         yield store
+
+
+# -- GHCR-faithful stack (token auth, GHCR's answers, fake GitHub API) ----------------
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily in the fixture, so that only GHCR tests need pyjwt
+    from tests.support.ghcr_stack import GhcrStack
+
+
+@pytest.fixture(scope="session")
+def ghcr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GhcrStack]:
+    """A started :class:`~tests.support.ghcr_stack.GhcrStack` (see its docstring for the rules).
+
+    Seeded with ``fleet/hello:1.0`` (private; octocat may pull and push) and
+    ``fleet/public:1.0`` (public); ``ghcr.seeded["fleet/hello:1.0"]`` is the
+    digest. ``ghcr.tokens`` holds named PATs: good, push, noscope, expired,
+    revoked, unknown (never registered), soon, broad, finegrained, stranger
+    (see :func:`~tests.support.ghcr_stack.populate_defaults`). The stack is
+    shared by the session: call ``ghcr.reset()`` before asserting counters.
+    """
+    try:
+        from tests.support.ghcr_stack import REQUIRED_BINARIES as GHCR_BINARIES
+        from tests.support.ghcr_stack import GhcrStack, populate_defaults
+    except ImportError as error:
+        pytest.fail(f"the ghcr fixture needs the test requirements (pip install -r tests/requirements.txt): {error}", pytrace=False)
+    require_binaries(GHCR_BINARIES, "the ghcr fixture")
+    stack = GhcrStack(tmp_path_factory.mktemp("ghcr"))
+    try:
+        stack.start()
+        populate_defaults(stack)
+    except (RegistryError, OSError) as error:
+        stack.stop()
+        pytest.fail(f"could not start/seed the GHCR test stack: {error}", pytrace=False)
+    try:
+        yield stack
+    finally:
+        stack.stop()
