@@ -235,3 +235,20 @@ def test_verify_then_write(tmp_path: Path, ghcr) -> None:
     assert result["changed"], result
     assert result["verification"][0]["images"][0]["digest"] == ghcr.seeded[HELLO]
     assert (home / ".docker" / "config.json").exists()
+
+
+def test_auth_file_mode_reads_through_the_credential_helper(tmp_path: Path, ghcr, pass_store) -> None:
+    config = tmp_path / "docker" / "config.json"
+    config.parent.mkdir()
+    config.write_text('{"credsStore": "pass"}')
+    tasks = [
+        login_task(**{**login_args(ghcr, tmp_path, "good"), "engines": ["docker"], "docker_config_path": str(config)}),
+        check_task(ghcr, token=None, auth_file=str(config), images=[HELLO]),
+    ]
+    tokens = {"good": ghcr.tokens["good"]}
+    run = run_tasks(tmp_path / "run", tasks, secrets={"tokens": tokens}, env=pass_store.env, options=["-vvvv"])
+    login, check = run.results
+    assert login["auth_files"][0]["via"] == "helper", login
+    assert json.loads(config.read_text())["auths"][ghcr.host] == {}, "the file holds only the placeholder"
+    assert check["authenticated"] and check["images"][0]["pullable"], check
+    assert_no_secret(run.output + run.log + json.dumps(run.results), "octocat", ghcr.tokens["good"])
