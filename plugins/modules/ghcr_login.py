@@ -32,19 +32,17 @@ description:
 author:
   - fleet.ghcr contributors (@fleet-ghcr)
 extends_documentation_fragment:
+  - fleet.ghcr._attributes
   - fleet.ghcr._registry
   - fleet.ghcr._registry.connection
 attributes:
   check_mode:
-    description: Can run in check mode and return a changed status prediction without modifying the target.
     support: full
     details: Reads the files (and asks credential helpers with their read-only C(get) action) but changes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: Secrets appear only as fingerprints.
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: full
     details: Compares content, not bytes; an unchanged credential leaves the file's bytes and modification time alone.
 options:

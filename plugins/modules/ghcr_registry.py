@@ -28,18 +28,16 @@ description:
 author:
   - fleet.ghcr contributors (@fleet-ghcr)
 extends_documentation_fragment:
+  - fleet.ghcr._attributes
   - fleet.ghcr._registry
   - fleet.ghcr._registry.connection
 attributes:
   check_mode:
-    description: Can run in check mode and return a changed status prediction without modifying the target.
     support: full
     details: The module only reads, so it does the same in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: full
 options:
   username:
