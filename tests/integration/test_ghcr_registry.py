@@ -42,7 +42,7 @@ def check_task(ghcr, *, token: str | None = "good", **extra: object) -> dict:
 
 
 def run_checks(tmp_path: Path, ghcr, tasks: list[dict], options: list[str] | None = None):
-    tokens = {name: value for name, value in ghcr.tokens.items()}
+    tokens = dict(ghcr.tokens)
     tokens["oauth"] = "gho_" + "x" * 36
     run = run_tasks(tmp_path / "run", tasks, secrets={"tokens": tokens}, options=["-vvvv", *(options or [])])
     for value in tokens.values():

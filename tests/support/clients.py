@@ -18,6 +18,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from tests.support.service import Service
+
 CLIENT_TIMEOUT = 120
 CREDENTIAL_HELPER = "docker-credential-pass"
 
@@ -162,7 +164,7 @@ class PassError(RuntimeError):
     """The throwaway pass store could not be set up."""
 
 
-class PassStore:
+class PassStore(Service):
     """A throwaway ``pass`` store (own GNUPGHOME + PASSWORD_STORE_DIR) for docker-credential-pass."""
 
     def __init__(self, base_dir: Path | str | None = None) -> None:
@@ -180,22 +182,10 @@ class PassStore:
     def full_env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         return clean_env(base, **self.env)
 
-    def __enter__(self) -> PassStore:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def start(self) -> PassStore:
+    def _start(self) -> None:
         self.gnupg_home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            self.key_id = self._generate_key()
-            self._checked(["pass", "init", self.key_id], "pass init")
-        except BaseException:
-            self.close()
-            raise
-        return self
+        self.key_id = self._generate_key()
+        self._checked(["pass", "init", self.key_id], "pass init")
 
     def close(self) -> None:
         """Kill this GNUPGHOME's gpg-agent (and friends); remove the directory if we made it."""
@@ -205,6 +195,8 @@ class PassStore:
         finally:
             if self._own_dir:
                 shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    stop = close  # what Service (the context manager, a failed start) calls
 
     def _generate_key(self) -> str:
         self._checked(["gpg", "--batch", "--gen-key"], "gpg --gen-key", stdin=GPG_KEY_PARAMS)

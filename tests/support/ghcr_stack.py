@@ -40,10 +40,8 @@ import json
 import re
 import secrets
 import shutil
-import signal
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -58,21 +56,19 @@ import jwt
 import trustme
 from cryptography.hazmat.primitives import serialization
 
-from tests.support.authfiles import write_auth_json, write_private
+from tests.support.authfiles import write_auth_json
 from tests.support.registry import (
-    REGISTRY_BIN,
-    START_ATTEMPTS,
-    START_TIMEOUT,
     STOP_TIMEOUT,
+    DistributionProcess,
     RegistryError,
-    _die_with_parent,
     build_tiny_oci_image,
-    free_port,
+    distribution_config,
     missing_binaries,
+    push_tiny_image,
     random_token,
-    registry_env,
-    run_checked,
+    serve_until_signalled,
 )
+from tests.support.service import Service
 from tests.support.tls import TlsFiles, write_tls_files
 
 REQUIRED_BINARIES = ("docker-registry", "skopeo", "umoci")
@@ -130,6 +126,20 @@ def parse_scope(text: str) -> tuple[str, str, tuple[str, ...]] | None:
         return None
     resource_type = resource_type.split("(", 1)[0]
     return resource_type, name, tuple(dict.fromkeys(action for action in actions.split(",") if action))
+
+
+def answers_bearer_401(port: int) -> bool:
+    """True when plain-HTTP Distribution on ``port`` asks for a Bearer token on ``/v2/`` (it is up)."""
+    connection = http.client.HTTPConnection(ADDRESS, port, timeout=2)
+    try:
+        connection.request("GET", "/v2/")
+        response = connection.getresponse()
+        response.read()
+        return response.status == 401 and "Bearer" in (response.getheader("WWW-Authenticate") or "")
+    except OSError:
+        return False
+    finally:
+        connection.close()
 
 
 def libtrust_key_id(public_key) -> str:
@@ -399,7 +409,7 @@ class _ApiHandler(_Handler):
 # -- the stack -------------------------------------------------------------------
 
 
-class GhcrStack:
+class GhcrStack(Service):
     """A real Distribution registry behind GHCR-like front, token server and GitHub API.
 
     Use as a context manager or call start()/stop(); stop() is idempotent and
@@ -470,8 +480,7 @@ class GhcrStack:
         self._admin_front: _TlsServer | None = None
         self._token_server: _TlsServer | None = None
         self._api_server: _TlsServer | None = None
-        self._process: subprocess.Popen | None = None
-        self._process_log = None
+        self._distribution = DistributionProcess(self.state_dir / "distribution.yml", self.registry_log_file, ADDRESS, "Distribution", GhcrStackError)
         self._backend_port: int | None = None
         self._signing_key = None
         self._jwt_headers: dict = {}
@@ -528,7 +537,7 @@ class GhcrStack:
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None and bool(self._servers)
+        return self._distribution.running and bool(self._servers)
 
     @property
     def counters(self) -> dict[str, int]:
@@ -549,41 +558,29 @@ class GhcrStack:
 
     # -- lifecycle --------------------------------------------------------
 
-    def __enter__(self) -> GhcrStack:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    def start(self) -> GhcrStack:
-        try:
-            missing = missing_binaries(REQUIRED_BINARIES)
-            if missing:
-                raise GhcrStackError(f"required binaries not found on PATH: {', '.join(missing)}")
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            self.tls = write_tls_files(self.state_dir / "tls")
-            bundle = self._make_signer(self.state_dir / "token-signer")
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(str(self.tls.cert_file), str(self.tls.key_file))
-            self._token_server = self._serve(_TokenHandler, context, "token", counted=True)
-            self._api_server = self._serve(_ApiHandler, context, "api", counted=True)
-            self._start_distribution(bundle)
-            self._front = self._serve(_FrontHandler, context, "registry", counted=True)
-            self._admin_front = self._serve(_FrontHandler, context, "registry", counted=False)
-            self._admin_token = random_token()
-            self.add_pat(self._admin_token, ADMIN_USER, scopes=PACKAGE_SCOPES)
-            self.grant(ADMIN_USER, "*", ("pull", "push", "delete"))
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _start(self) -> None:
+        missing = missing_binaries(REQUIRED_BINARIES)
+        if missing:
+            raise GhcrStackError(f"required binaries not found on PATH: {', '.join(missing)}")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.tls = write_tls_files(self.state_dir / "tls")
+        bundle = self._make_signer(self.state_dir / "token-signer")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(self.tls.cert_file), str(self.tls.key_file))
+        self._token_server = self._serve(_TokenHandler, context, "token", counted=True)
+        self._api_server = self._serve(_ApiHandler, context, "api", counted=True)
+        self._start_distribution(bundle)
+        self._front = self._serve(_FrontHandler, context, "registry", counted=True)
+        self._admin_front = self._serve(_FrontHandler, context, "registry", counted=False)
+        self._admin_token = random_token()
+        self.add_pat(self._admin_token, ADMIN_USER, scopes=PACKAGE_SCOPES)
+        self.grant(ADMIN_USER, "*", ("pull", "push", "delete"))
 
     def stop(self) -> None:
         """Stop every listener thread and Distribution; safe to call more than once."""
         try:
             self._stop_servers(lambda server: server.component == "registry")
-            self._terminate_distribution()
+            self._distribution.stop()
             self._stop_servers(lambda server: True)
         finally:
             self._front = self._admin_front = self._token_server = self._api_server = None
@@ -637,87 +634,20 @@ class GhcrStack:
         return bundle
 
     def _distribution_config(self, port: int, bundle: Path) -> str:
-        config = {
-            "version": 0.1,
-            "log": {"level": "info", "formatter": "text"},
-            "storage": {
-                "filesystem": {"rootdirectory": str(self.state_dir / "storage")},
-                "delete": {"enabled": True},
-                "maintenance": {"uploadpurging": {"enabled": False}},
-            },
-            "http": {
-                "addr": f"{ADDRESS}:{port}",
-                "secret": secrets.token_hex(16),
-                "relativeurls": True,
-                "headers": {"X-Content-Type-Options": ["nosniff"]},
-            },
-            "auth": {"token": {"realm": self.token_url, "service": self._service, "issuer": ISSUER, "rootcertbundle": str(bundle)}},
-        }
-        return json.dumps(config, indent=2) + "\n"
+        return distribution_config(
+            ADDRESS,
+            port,
+            self.state_dir / "storage",
+            {"token": {"realm": self.token_url, "service": self._service, "issuer": ISSUER, "rootcertbundle": str(bundle)}},
+            relativeurls=True,
+        )
 
     def _start_distribution(self, bundle: Path) -> None:
-        config = self.state_dir / "distribution.yml"
-        for attempt in range(1, START_ATTEMPTS + 1):
-            port = free_port(ADDRESS)
-            config.write_text(self._distribution_config(port, bundle), encoding="utf-8")
-            self._process_log = self.registry_log_file.open("ab")
-            self._process = subprocess.Popen(
-                [REGISTRY_BIN, "serve", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=self._process_log,
-                stderr=subprocess.STDOUT,
-                env=registry_env(),
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-            self._backend_port = port
-            try:
-                self._wait_distribution()
-                return
-            except GhcrStackError:
-                self._terminate_distribution()
-                if attempt == START_ATTEMPTS:
-                    raise
-
-    def _wait_distribution(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._process is None or self._process.poll() is not None:
-                raise GhcrStackError(f"docker-registry exited early:\n{self.registry_log_tail()}")
-            connection = http.client.HTTPConnection(ADDRESS, self._backend_port, timeout=2)
-            try:
-                connection.request("GET", "/v2/")
-                response = connection.getresponse()
-                response.read()
-                if response.status == 401 and "Bearer" in (response.getheader("WWW-Authenticate") or ""):
-                    return
-            except OSError:
-                pass
-            finally:
-                connection.close()
-            time.sleep(0.1)
-        raise GhcrStackError(f"Distribution not answering a Bearer 401 on {ADDRESS}:{self._backend_port}/v2/:\n{self.registry_log_tail()}")
-
-    def _terminate_distribution(self) -> None:
-        process, self._process = self._process, None
-        try:
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-        finally:
-            if self._process_log is not None:
-                self._process_log.close()
-                self._process_log = None
+        self._distribution.start(lambda port: self._distribution_config(port, bundle), answers_bearer_401, "a Bearer 401 on {host}/v2/")
+        self._backend_port = self._distribution.port
 
     def registry_log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.registry_log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no Distribution log)"
+        return self._distribution.log_tail(lines)
 
     def _log(self, component: str, message: str) -> None:
         with self._log_lock, contextlib.suppress(OSError), self.log_file.open("a", encoding="utf-8") as handle:
@@ -937,33 +867,11 @@ class GhcrStack:
             raise GhcrStackError("the stack is not started")
         if self._image_cache is None:
             self._image_cache = build_tiny_oci_image(self.state_dir / "oci-image")
-        work = Path(tempfile.mkdtemp(prefix="seed-", dir=self.state_dir))
         admin_host = f"{ADDRESS}:{self._admin_front.port}"
         try:
-            authfile = write_auth_json(work / "auth.json", {admin_host: (ADMIN_USER, self._admin_token)})
-            digest_file = work / "digest"
-            try:
-                run_checked(
-                    [
-                        "skopeo",
-                        "copy",
-                        "--quiet",
-                        "--dest-authfile",
-                        str(authfile),
-                        "--dest-cert-dir",
-                        str(self.cert_dir),
-                        "--digestfile",
-                        str(digest_file),
-                        f"oci:{self._image_cache}:seed",
-                        f"docker://{admin_host}/{repo}:{tag}",
-                    ],
-                    f"skopeo copy to {repo}:{tag}",
-                )
-            except RegistryError as error:
-                raise GhcrStackError(f"{error}\nDistribution log:\n{self.registry_log_tail()}") from error
-            digest = digest_file.read_text(encoding="ascii").strip()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+            digest = push_tiny_image(self._image_cache, admin_host, (ADMIN_USER, self._admin_token), self.cert_dir, repo, tag, self.state_dir)
+        except RegistryError as error:
+            raise GhcrStackError(f"{error}\nDistribution log:\n{self.registry_log_tail()}") from error
         self.seeded[f"{repo}:{tag}"] = digest
         return digest
 
@@ -983,7 +891,7 @@ class GhcrStack:
             "public": sorted(self._public),
             "log_file": str(self.log_file),
             "registry_log_file": str(self.registry_log_file),
-            "registry_pid": self._process.pid if self._process else None,
+            "registry_pid": self._distribution.pid,
         }
 
 
@@ -1087,19 +995,13 @@ def _apply_args(stack: GhcrStack, args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    with GhcrStack(args.state_dir) as stack:
-        _apply_args(stack, args)
-        info = json.dumps(stack.describe())
-        write_private(args.state_dir / "ghcr.json", info + "\n")
-        print(info, flush=True)
-        while not stop.wait(0.5):
-            if not stack.running:
-                print(f"Distribution died:\n{stack.registry_log_tail()}", file=sys.stderr)
-                return 1
-    return 0
+    stack = GhcrStack(args.state_dir)
+    return serve_until_signalled(
+        stack,
+        lambda started: _apply_args(started, args),
+        args.state_dir / "ghcr.json",
+        lambda: f"Distribution died:\n{stack.registry_log_tail()}",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

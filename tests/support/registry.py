@@ -35,9 +35,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.authfiles import write_auth_json, write_private
+from tests.support.service import Service
 from tests.support.tls import SERVER_NAMES, TlsFiles, write_tls_files
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
@@ -111,8 +113,12 @@ def write_htpasswd(path: Path, users: dict[str, str]) -> None:
         )
 
 
-def registry_config(address: str, port: int, tls: TlsFiles, htpasswd: Path, storage: Path) -> str:
-    """Distribution 2.x YAML configuration (JSON is valid YAML, so no YAML library needed)."""
+def distribution_config(address: str, port: int, storage: Path, auth: dict, **http: object) -> str:
+    """Distribution 2.x YAML configuration (JSON is valid YAML, so no YAML library needed).
+
+    Filesystem ``storage`` with deletes enabled, listening on ``address:port``;
+    ``auth`` is the ``auth`` section and ``http`` extra keys of the ``http`` section.
+    """
     config = {
         "version": 0.1,
         "log": {"level": "info", "formatter": "text"},
@@ -124,12 +130,23 @@ def registry_config(address: str, port: int, tls: TlsFiles, htpasswd: Path, stor
         "http": {
             "addr": f"{address}:{port}",
             "secret": secrets.token_hex(16),
-            "tls": {"certificate": str(tls.cert_file), "key": str(tls.key_file)},
+            **http,
             "headers": {"X-Content-Type-Options": ["nosniff"]},
         },
-        "auth": {"htpasswd": {"realm": "fleet-test-registry", "path": str(htpasswd)}},
+        "auth": auth,
     }
     return json.dumps(config, indent=2) + "\n"
+
+
+def registry_config(address: str, port: int, tls: TlsFiles, htpasswd: Path, storage: Path) -> str:
+    """The configuration of :class:`Registry`: TLS and htpasswd authentication."""
+    return distribution_config(
+        address,
+        port,
+        storage,
+        {"htpasswd": {"realm": "fleet-test-registry", "path": str(htpasswd)}},
+        tls={"certificate": str(tls.cert_file), "key": str(tls.key_file)},
+    )
 
 
 def tls_names(address: str) -> tuple[str, ...]:
@@ -142,7 +159,124 @@ def registry_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("REGISTRY_")}
 
 
-class Registry:
+class DistributionProcess:
+    """One ``docker-registry serve CONFIG`` child process (of :class:`Registry` or the GHCR stack).
+
+    ``name`` names it in error messages ("registry", "Distribution"); failures
+    to start raise ``error`` (:class:`RegistryError` or a subclass).
+    """
+
+    def __init__(self, config_file: Path, log_file: Path, address: str, name: str, error: type[RegistryError] = RegistryError) -> None:
+        self.config_file = config_file
+        self.log_file = log_file
+        self.address = address
+        self.name = name
+        self.error = error
+        self.port: int | None = None  # of the last start attempt; kept after stop()
+        self._process: subprocess.Popen | None = None
+        self._log_handle = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self, render_config: Callable[[int], str], ready: Callable[[int], bool], awaited: str) -> None:
+        """Serve on a free port (then :attr:`port`) and wait until ``ready(port)``.
+
+        ``render_config(port)`` gives the configuration; ``awaited`` describes
+        the ready answer for the error message (``{host}`` becomes ADDRESS:PORT).
+        Up to :data:`START_ATTEMPTS` ports are tried (another process may take
+        a free port before Distribution binds it).
+        """
+        for attempt in range(1, START_ATTEMPTS + 1):
+            self._spawn(free_port(self.address), render_config)
+            try:
+                self._wait_ready(ready, awaited)
+                return
+            except RegistryError:
+                self.stop()
+                if attempt == START_ATTEMPTS:
+                    raise
+
+    def _spawn(self, port: int, render_config: Callable[[int], str]) -> None:
+        self.port = port
+        self.config_file.write_text(render_config(port), encoding="utf-8")
+        self._log_handle = self.log_file.open("ab")
+        self._process = subprocess.Popen(
+            [REGISTRY_BIN, "serve", str(self.config_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            env=registry_env(),
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def _wait_ready(self, ready: Callable[[int], bool], awaited: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise self.error(f"docker-registry exited early:\n{self.log_tail()}")
+            if ready(self.port):
+                return
+            time.sleep(0.1)
+        raise self.error(f"{self.name} not answering {awaited.format(host=f'{self.address}:{self.port}')}:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Terminate Distribution (kill it if it lingers) and wait for it; safe to call more than once."""
+        process, self._process = self._process, None
+        try:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        finally:
+            if self._log_handle is not None:
+                self._log_handle.close()
+                self._log_handle = None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return f"(no {self.name} log)"
+
+
+def push_tiny_image(layout: Path, host: str, credentials: tuple[str, str], cert_dir: Path, repo: str, tag: str, work_parent: Path) -> str:
+    """skopeo copy ``oci:layout:seed`` to ``host/repo:tag`` as ``credentials`` (user, password); return the digest."""
+    work = Path(tempfile.mkdtemp(prefix="seed-", dir=work_parent))
+    try:
+        authfile = write_auth_json(work / "auth.json", {host: credentials})
+        digest_file = work / "digest"
+        run_checked(
+            [
+                "skopeo",
+                "copy",
+                "--quiet",
+                "--dest-authfile",
+                str(authfile),
+                "--dest-cert-dir",
+                str(cert_dir),
+                "--digestfile",
+                str(digest_file),
+                f"oci:{layout}:seed",
+                f"docker://{host}/{repo}:{tag}",
+            ],
+            f"skopeo copy to {repo}:{tag}",
+        )
+        return digest_file.read_text(encoding="ascii").strip()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class Registry(Service):
     """A running Distribution registry. Use as a context manager or call start()/stop().
 
     ``address`` is the IPv4 address to listen on (default loopback). The server
@@ -161,9 +295,7 @@ class Registry:
         self._users = dict(users or {"octocat": random_token()})
         if not self._users:
             raise ValueError("Registry needs at least one user")
-        self._port: int | None = None
-        self._process: subprocess.Popen | None = None
-        self._log_handle = None
+        self._distribution = DistributionProcess(self.state_dir / "config.yml", self.log_file, address, "registry")
         self._image_cache: Path | None = None
         self.tls: TlsFiles | None = None
         self.seeded: dict[str, str] = {}
@@ -172,9 +304,9 @@ class Registry:
 
     @property
     def host(self) -> str:
-        if self._port is None:
+        if self._distribution.port is None:
             raise RegistryError("registry is not started")
-        return f"{self.address}:{self._port}"
+        return f"{self.address}:{self._distribution.port}"
 
     @property
     def url(self) -> str:
@@ -198,7 +330,7 @@ class Registry:
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self._distribution.running
 
     def _tls(self) -> TlsFiles:
         if self.tls is None:
@@ -207,66 +339,20 @@ class Registry:
 
     # -- lifecycle --------------------------------------------------------
 
-    def __enter__(self) -> Registry:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    def start(self) -> Registry:
+    def _start(self) -> None:
         missing = missing_binaries()
         if missing:
             raise RegistryError(f"required binaries not found on PATH: {', '.join(missing)}")
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.tls = write_tls_files(self.state_dir / "tls", tls_names(self.address))
-        write_htpasswd(self.state_dir / "htpasswd", self._users)
-        try:
-            self._start_with_retries()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _start_with_retries(self) -> None:
-        for attempt in range(1, START_ATTEMPTS + 1):
-            self._spawn(free_port(self.address))
-            try:
-                self._wait_ready()
-                return
-            except RegistryError:
-                self._terminate()
-                if attempt == START_ATTEMPTS:
-                    raise
-
-    def _spawn(self, port: int) -> None:
-        self._port = port
-        config = self.state_dir / "config.yml"
-        config.write_text(
-            registry_config(self.address, port, self._tls(), self.state_dir / "htpasswd", self.state_dir / "storage"),
-            encoding="utf-8",
+        tls = self.tls = write_tls_files(self.state_dir / "tls", tls_names(self.address))
+        htpasswd = self.state_dir / "htpasswd"
+        write_htpasswd(htpasswd, self._users)
+        context = ssl.create_default_context(cafile=str(tls.ca_file))
+        self._distribution.start(
+            lambda port: registry_config(self.address, port, tls, htpasswd, self.state_dir / "storage"),
+            lambda _port: self._probe(context) == 401,
+            "401 on https://{host}/v2/",
         )
-        self._log_handle = self.log_file.open("ab")
-        self._process = subprocess.Popen(
-            [REGISTRY_BIN, "serve", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_handle,
-            stderr=subprocess.STDOUT,
-            env=registry_env(),
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-
-    def _wait_ready(self) -> None:
-        context = ssl.create_default_context(cafile=str(self.ca_file))
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if not self.running:
-                raise RegistryError(f"docker-registry exited early:\n{self.log_tail()}")
-            if self._probe(context) == 401:
-                return
-            time.sleep(0.1)
-        raise RegistryError(f"registry not answering 401 on {self.url}/v2/:\n{self.log_tail()}")
 
     def _probe(self, context: ssl.SSLContext) -> int | None:
         try:
@@ -280,31 +366,13 @@ class Registry:
     def stop(self) -> None:
         """Terminate the registry and wait for it; safe to call more than once."""
         try:
-            self._terminate()
+            self._distribution.stop()
         finally:
             if self._own_state_dir:
                 shutil.rmtree(self.state_dir, ignore_errors=True)
 
-    def _terminate(self) -> None:
-        process, self._process = self._process, None
-        try:
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-        finally:
-            if self._log_handle is not None:
-                self._log_handle.close()
-                self._log_handle = None
-
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no registry log)"
+        return self._distribution.log_tail(lines)
 
     # -- auth helpers -----------------------------------------------------
 
@@ -317,31 +385,9 @@ class Registry:
     # -- seeding ----------------------------------------------------------
 
     def seed_image(self, repo: str, tag: str) -> str:
-        """Push a tiny OCI image as ``HOST/repo:tag``; return its manifest digest."""
-        layout = self._oci_layout()
-        work = Path(tempfile.mkdtemp(prefix="seed-", dir=self.state_dir))
-        try:
-            authfile = self.write_authfile(work / "auth.json")
-            digest_file = work / "digest"
-            run_checked(
-                [
-                    "skopeo",
-                    "copy",
-                    "--quiet",
-                    "--dest-authfile",
-                    str(authfile),
-                    "--dest-cert-dir",
-                    str(self.cert_dir),
-                    "--digestfile",
-                    str(digest_file),
-                    f"oci:{layout}:seed",
-                    f"docker://{self.host}/{repo}:{tag}",
-                ],
-                f"skopeo copy to {repo}:{tag}",
-            )
-            digest = digest_file.read_text(encoding="ascii").strip()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        """Push a tiny OCI image as ``HOST/repo:tag`` (as the first user); return its manifest digest."""
+        user = next(iter(self._users))
+        digest = push_tiny_image(self._oci_layout(), self.host, (user, self._users[user]), self.cert_dir, repo, tag, self.state_dir)
         self.seeded[f"{repo}:{tag}"] = digest
         return digest
 
@@ -362,7 +408,7 @@ class Registry:
             "users": self.users,
             "seeded": dict(self.seeded),
             "log_file": str(self.log_file),
-            "pid": self._process.pid if self._process else None,
+            "pid": self._distribution.pid,
         }
 
 
@@ -384,6 +430,27 @@ def build_tiny_oci_image(layout: Path, tag: str = "seed") -> Path:
 # -- script entry point -----------------------------------------------------
 
 
+def serve_until_signalled(service, prepare: Callable, info_file: Path, died: Callable[[], str]) -> int:
+    """Script mode: start ``service``, ``prepare(service)``, print its describe() as one JSON line
+    (also written to ``info_file``, mode 0600) and serve until SIGTERM/SIGINT.
+
+    Returns 0, or 1 (after printing ``died()`` to stderr) if the service stops running.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with service:
+        prepare(service)
+        info = json.dumps(service.describe())
+        write_private(info_file, info + "\n")
+        print(info, flush=True)
+        while not stop.wait(0.5):
+            if not service.running:
+                print(died(), file=sys.stderr)
+                return 1
+    return 0
+
+
 def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.support.registry")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -396,22 +463,14 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    users = {name: random_token() for name in (args.user or ["octocat"])}
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    with Registry(args.state_dir, users, args.address) as registry:
+    def seed(registry: Registry) -> None:
         for ref in args.seed:
             repo, _sep, tag = ref.rpartition(":")
             registry.seed_image(repo, tag)
-        info = json.dumps(registry.describe())
-        write_private(args.state_dir / "registry.json", info + "\n")
-        print(info, flush=True)
-        while not stop.wait(0.5):
-            if not registry.running:
-                print(f"registry died:\n{registry.log_tail()}", file=sys.stderr)
-                return 1
-    return 0
+
+    users = {name: random_token() for name in (args.user or ["octocat"])}
+    registry = Registry(args.state_dir, users, args.address)
+    return serve_until_signalled(registry, seed, args.state_dir / "registry.json", lambda: f"registry died:\n{registry.log_tail()}")
 
 
 def main(argv: list[str] | None = None) -> int:
