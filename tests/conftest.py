@@ -17,6 +17,17 @@ def _link_collection() -> None:
         link.symlink_to(REPO_ROOT, target_is_directory=True)
 
 
+def _install_collection_finder() -> None:
+    """Import fleet.ghcr.* through ansible-core's collection finder, as ansible-playbook and ansible-test do.
+
+    The finder loads meta/runtime.yml with the collection, which plugin loaders (lookup_loader) need.
+    """
+    from ansible.plugins.loader import init_plugin_loader
+
+    init_plugin_loader([str(COLLECTIONS_DIR)])
+
+
 _link_collection()
 sys.path.insert(0, str(COLLECTIONS_DIR))
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_DIR))
+_install_collection_finder()

@@ -88,6 +88,22 @@ def run_tasks(
     return PlaybookRun(completed.returncode, completed.stdout + completed.stderr, log, _collect(results_dir, len(tasks), hosts))
 
 
+def run_playbook(workdir: Path, playbook: Path, inventory: Path, *, options: list[str] | None = None, env: dict[str, str] | None = None, timeout: int = 600):
+    """``ansible-playbook -i inventory playbook`` as an operator runs it; returns (returncode, output, log)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), *(options or []), str(playbook)]
+    completed = subprocess.run(argv, env=ansible_env(workdir, env), capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+    log_path = workdir / "ansible.log"
+    return completed.returncode, completed.stdout + completed.stderr, log_path.read_text() if log_path.exists() else ""
+
+
+def vault_encrypt_string(name: str, secret: str, password_file: Path) -> str:
+    """``name: !vault |`` YAML for ``secret``, made by the real ansible-vault (the secret goes over stdin)."""
+    argv = [str(Path(sys.executable).parent / "ansible-vault"), "encrypt_string", "--vault-password-file", str(password_file), "--stdin-name", name]
+    completed = subprocess.run(argv, input=secret, capture_output=True, text=True, check=True, env=ansible_env(password_file.parent))
+    return completed.stdout
+
+
 def _keep_result(index: int, results_dir: Path) -> dict:
     return {
         "name": f"keep result {index}",
@@ -124,4 +140,4 @@ def assert_no_secret(text: str, username: str, token: str) -> None:
         assert form not in text, f"a secret form ({len(form)} chars) appeared in the output"
 
 
-__all__ = ("PlaybookRun", "ansible_env", "assert_no_secret", "login_task", "run_tasks", "secret_forms")
+__all__ = ("PlaybookRun", "ansible_env", "assert_no_secret", "login_task", "run_playbook", "run_tasks", "secret_forms", "vault_encrypt_string")

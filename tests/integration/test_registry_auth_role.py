@@ -1,0 +1,167 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The registry_auth role on a fleet of local hosts, from a vault-encrypted inventory, against the GHCR-like stack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.ansible import assert_no_secret, run_playbook, vault_encrypt_string
+from tests.support.authfiles import encode_auth
+
+HELLO = "fleet/hello:1.0"
+HOSTS = 6
+
+
+@pytest.fixture(autouse=True)
+def clean_stack(ghcr) -> Iterator[None]:
+    ghcr.reset()
+    yield
+    ghcr.reset()
+
+
+class Fleet:
+    """An inventory of local hosts, each with its own home for auth files, and the role's playbook."""
+
+    def __init__(self, root: Path, ghcr, token: str, *, hosts: int = HOSTS, verify: str = "once", state: str = "present") -> None:
+        self.root = root
+        self.ghcr = ghcr
+        self.hosts = [f"host{index}" for index in range(hosts)]
+        self.inventory = root / "inventory"
+        (self.inventory / "group_vars" / "all").mkdir(parents=True)
+        (self.inventory / "host_vars").mkdir()
+        self.password_file = root / "vault-pass.txt"
+        self.password_file.write_text("fleet-test-vault\n")
+        self.set_token(token)
+        (self.inventory / "hosts.yml").write_text(json.dumps({"fleet": {"hosts": {host: {} for host in self.hosts}}}))
+        self.write_vars(verify=verify, state=state)
+        self.playbook = root / "site.yml"
+        play = {"name": "Registry auth", "hosts": "fleet", "gather_facts": False, "roles": [{"role": "fleet.ghcr.registry_auth"}]}
+        self.playbook.write_text(json.dumps([play]))
+
+    def home(self, host: str) -> Path:
+        return self.root / "homes" / host
+
+    def write_vars(self, **role_vars: object) -> None:
+        settings = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ghcr_username": "octocat",
+            "registry_auth_registry": self.ghcr.host,
+            "registry_auth_ca_path": str(self.ghcr.ca_file),
+            "registry_auth_verify_images": [HELLO],
+            "registry_auth_users": [{
+                "name": "root",
+                "docker_config_path": f"{self.root}/homes/{{{{ inventory_hostname }}}}/.docker/config.json",
+                "podman_auth_path": f"{self.root}/homes/{{{{ inventory_hostname }}}}/.config/containers/auth.json",
+            }],
+        }
+        settings.update({f"registry_auth_{key}": value for key, value in role_vars.items()})
+        (self.inventory / "group_vars" / "all" / "main.yml").write_text(json.dumps(settings))
+
+    def set_token(self, token: str | None, host: str | None = None) -> None:
+        target = self.inventory / ("host_vars" if host else "group_vars/all") / (f"{host}.yml" if host else "vault.yml")
+        target.write_text(vault_encrypt_string("ghcr_pat", token, self.password_file) if token else "{}\n")
+
+    def run(self, *options: str):
+        return run_playbook(self.root / "run", self.playbook, self.inventory, options=["--vault-password-file", str(self.password_file), *options])
+
+    def entries(self, host: str) -> list[dict | None]:
+        found = []
+        for path in (self.home(host) / ".docker" / "config.json", self.home(host) / ".config" / "containers" / "auth.json"):
+            found.append(json.loads(path.read_text())["auths"].get(self.ghcr.host) if path.exists() else None)
+        return found
+
+
+def recap_changed(output: str) -> dict[str, int]:
+    return {line.split()[0]: int(line.split("changed=")[1].split()[0]) for line in output.splitlines() if " changed=" in line and " ok=" in line}
+
+
+def test_once_checks_one_credential_once_whatever_the_fleet_size(tmp_path: Path, ghcr) -> None:
+    token = ghcr.tokens["good"]
+    fleet = Fleet(tmp_path, ghcr, token)
+    returncode, output, log = fleet.run("-vvvv")
+    assert returncode == 0, output[-3000:]
+    assert ghcr.counters["token"] == 1, "one token request for six hosts"
+    for host in fleet.hosts:
+        assert fleet.entries(host) == [{"auth": encode_auth("octocat", token)}] * 2
+    assert_no_secret(output + log, "octocat", token)
+
+    ghcr.reset_counters()
+    returncode, output, _log = fleet.run()
+    assert returncode == 0 and set(recap_changed(output).values()) == {0}, "a second run changes nothing"
+    assert ghcr.counters["token"] == 1
+
+
+def test_a_bad_pat_fails_the_play_with_every_host_untouched(tmp_path: Path, ghcr) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["revoked"])
+    returncode, output, log = fleet.run()
+    assert returncode != 0
+    assert "unauthenticated: User cannot be authenticated with the token provided." in output
+    assert not (tmp_path / "homes").exists(), "no host was changed"
+    assert ghcr.counters["token"] == 1
+    assert_no_secret(output + log, "octocat", ghcr.tokens["revoked"])
+
+
+def test_a_pat_that_cannot_pull_fails_before_any_write(tmp_path: Path, ghcr) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["noscope"])
+    returncode, output, _log = fleet.run()
+    assert returncode != 0 and "permission_denied: read_package" in output
+    assert not (tmp_path / "homes").exists()
+
+
+def test_two_distinct_credentials_are_checked_once_each(tmp_path: Path, ghcr) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"])
+    fleet.set_token(ghcr.tokens["push"], host="host3")
+    returncode, output, _log = fleet.run()
+    assert returncode == 0, output[-3000:]
+    assert ghcr.counters["token"] == 2
+    assert fleet.entries("host3")[0] == {"auth": encode_auth("octocat", ghcr.tokens["push"])}
+    assert fleet.entries("host2")[0] == {"auth": encode_auth("octocat", ghcr.tokens["good"])}
+
+
+@pytest.mark.parametrize(("verify", "token_requests"), [("each_host", HOSTS), ("never", 0)])
+def test_each_host_and_never(tmp_path: Path, ghcr, verify: str, token_requests: int) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], verify=verify)
+    returncode, output, _log = fleet.run()
+    assert returncode == 0, output[-3000:]
+    assert ghcr.counters["token"] == token_requests
+
+
+def test_rotation_then_logout(tmp_path: Path, ghcr) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=2)
+    assert fleet.run()[0] == 0
+    fleet.set_token(ghcr.tokens["push"])
+    returncode, output, log = fleet.run("--diff")
+    assert returncode == 0 and set(recap_changed(output).values()) == {1}
+    assert fleet.entries("host0") == [{"auth": encode_auth("octocat", ghcr.tokens["push"])}] * 2
+    assert_no_secret(output + log, "octocat", ghcr.tokens["push"])
+
+    fleet.set_token(None)  # logging out needs no token
+    fleet.write_vars(state="absent")
+    returncode, output, _log = fleet.run()
+    assert returncode == 0, output[-3000:]
+    assert fleet.entries("host0") == [None, None]
+    assert ghcr.counters["token"] == 2, "logout makes no registry request"
+
+
+def test_missing_username_is_a_clear_error(tmp_path: Path, ghcr) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=1)
+    settings = json.loads((fleet.inventory / "group_vars" / "all" / "main.yml").read_text())
+    del settings["ghcr_username"]
+    (fleet.inventory / "group_vars" / "all" / "main.yml").write_text(json.dumps(settings))
+    returncode, output, _log = fleet.run()
+    assert returncode != 0 and "Set ghcr_username in inventory" in output
+
+
+def test_bad_role_input_fails_early(tmp_path: Path, ghcr) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=1, verify="sometimes")
+    returncode, output, _log = fleet.run()
+    assert returncode != 0 and "registry_auth_verify" in output and "sometimes" in output
+    assert not (tmp_path / "homes").exists()
