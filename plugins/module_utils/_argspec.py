@@ -55,6 +55,14 @@ _REGISTRY_CHECK_ARGS: dict[str, dict[str, Any]] = {
 }
 
 
+_INFO_ARGS: dict[str, dict[str, Any]] = {
+    "user": {"type": "str"},
+    "engines": {"type": "list", "elements": "str", "default": ["docker", "podman"], "choices": ["docker", "podman"]},
+    "docker_config_path": {"type": "str"},
+    "podman_auth_path": {"type": "str"},
+}
+
+
 def _spec(*groups: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for group in groups:
@@ -84,4 +92,9 @@ def registry_module_kwargs() -> dict[str, Any]:
     }
 
 
-__all__ = ("CONNECTION_ARGS", "REGISTRY_ARGS", "login_module_kwargs", "registry_module_kwargs")
+def info_module_kwargs() -> dict[str, Any]:
+    """Keyword arguments for the AnsibleModule of ghcr_auth_info."""
+    return {"argument_spec": _spec(_INFO_ARGS), "supports_check_mode": True}
+
+
+__all__ = ("CONNECTION_ARGS", "REGISTRY_ARGS", "info_module_kwargs", "login_module_kwargs", "registry_module_kwargs")

@@ -90,7 +90,7 @@ def build_request(params: dict[str, Any], warn) -> LoginRequest:
         state=state,
         credentials=credentials,
         account=account,
-        files=_file_specs(params, engines, account),
+        files=file_specs(params, engines, account),
         credential_helpers=params["credential_helpers"],
         backup=params["backup"],
     )
@@ -109,7 +109,7 @@ def _credentials(params: dict[str, Any], warn) -> list[Credential]:
     return [Credential(registry, username, secret)]
 
 
-def _file_specs(params: dict[str, Any], engines: list[str], account: Account) -> list[FileSpec]:
+def file_specs(params: dict[str, Any], engines: list[str], account: Account) -> list[FileSpec]:
     specs = []
     if af.DOCKER in engines:
         path = params["docker_config_path"]
@@ -372,4 +372,4 @@ def run_login(module) -> dict[str, Any]:
         raise
 
 
-__all__ = ("Credential", "FileSpec", "LoginRequest", "LoginRunner", "build_request", "run_login")
+__all__ = ("Credential", "FileSpec", "LoginRequest", "LoginRunner", "build_request", "file_specs", "run_login")

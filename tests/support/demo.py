@@ -9,6 +9,7 @@ Everything happens under build/demo; the registry stack is stopped at the end, a
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -44,7 +45,7 @@ def demo_token() -> str:
     return VaultLib([("default", secret)]).decrypt(ciphertext).decode()
 
 
-def run_playbook(workdir: Path, stack: GhcrStack, name: str) -> str:
+def run_playbook(workdir: Path, stack: GhcrStack, name: str, *extra: str) -> str:
     argv = [
         str(Path(sys.executable).parent / "ansible-playbook"),
         "-i", str(INVENTORY),
@@ -52,6 +53,7 @@ def run_playbook(workdir: Path, stack: GhcrStack, name: str) -> str:
         "-e", f"registry_auth_registry={stack.host}",
         "-e", f"registry_auth_ca_path={stack.ca_file}",
         "-e", f"demo_root={workdir / 'hosts'}",
+        *extra,
         str(REPO_ROOT / "playbooks" / name),
     ]
     completed = subprocess.run(argv, env=ansible_env(workdir), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
@@ -110,13 +112,19 @@ def main() -> int:
         idempotent = all(" changed=0 " in line for line in second.splitlines() if " ok=" in line)
         step("Proving that every file pulls, with the real clients")
         rows = prove_pulls(workdir, stack)
+        step("Auditing the fleet: ansible-playbook -i inventory/demo playbooks/verify.yml")
+        report = workdir / "registry-audit.json"
+        run_playbook(workdir, stack, "verify.yml", "-e", f"registry_audit_report={report}")
+        audit = json.loads(report.read_text())
     step("Summary")
     print_table(rows, ("host", "client", "auth file (under build/demo)", "result"))
     failures = [row for row in rows if row[3] != "pulled"]
+    audited = [row for row in audit if row["registry"]]
+    print(f"audit: {sum(1 for row in audited if row['works'])} of {len(audited)} credentials work from their hosts (build/demo/registry-audit.json)")
     print(f"\nthe first run checked the token with {token_requests} token request(s) for {len(DEMO_HOSTS)} hosts, before any host changed")
     print(f"second run changed nothing: {'yes' if idempotent else 'NO'}")
     print(f"{len(rows) - len(failures)} of {len(rows)} pulls proven in {time.monotonic() - started:.0f} s; the registry is stopped.")
-    return 0 if not failures and idempotent else 1
+    return 0 if not failures and idempotent and audited and all(row["works"] for row in audited) else 1
 
 
 if __name__ == "__main__":

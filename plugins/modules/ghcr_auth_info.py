@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ghcr_auth_info
+short_description: List the registries a user's Docker and Podman auth files hold, and what is wrong with them
+version_added: 0.1.0
+description:
+  - Reads the auth files that M(fleet.ghcr.ghcr_login) manages for O(user) (Docker's C(config.json), Podman's persistent
+    file and Podman's runtime files under C(/run)) and reports, per file, the registries it holds, the user name of each
+    credential, whether the secret is in the file or in a credential helper, and problems a client would have.
+  - Problems reported are modes readable by group or others, files not owned by O(user), files that do not parse,
+    entries Docker cannot decode (which make Docker ignore the whole file), and Podman runtime files that shadow the
+    persistent file.
+  - Never returns a secret; only user names. Credential helpers are not run.
+  - Use M(fleet.ghcr.ghcr_registry) with O(fleet.ghcr.ghcr_registry#module:auth_file) to prove that a listed credential
+    works; C(playbooks/verify.yml) does both for a whole inventory.
+author:
+  - fleet.ghcr contributors (@fleet-ghcr)
+extends_documentation_fragment:
+  - fleet.ghcr._attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  user:
+    description:
+      - Whose files to read; defaults to the user the module runs as. Reading another user's files needs root.
+    type: str
+  engines:
+    description:
+      - Which engines' files to read.
+    type: list
+    elements: str
+    choices: [docker, podman]
+    default: [docker, podman]
+  docker_config_path:
+    description:
+      - Docker's config file, if not C(~/.docker/config.json) of O(user).
+    type: str
+  podman_auth_path:
+    description:
+      - Podman's persistent auth file, if not C(~/.config/containers/auth.json) of O(user).
+    type: str
+seealso:
+  - module: fleet.ghcr.ghcr_login
+  - module: fleet.ghcr.ghcr_registry
+"""
+
+EXAMPLES = r"""
+---
+- name: What do the deploy user's auth files hold?
+  fleet.ghcr.ghcr_auth_info:
+    user: deploy
+  become: true
+  register: deploy_auth
+
+- name: Warn about files with problems
+  ansible.builtin.debug:
+    msg: "{{ item.path }}: {{ item.problems | join('; ') }}"
+  loop: "{{ deploy_auth.files | selectattr('problems') }}"
+  loop_control:
+    label: "{{ item.path }}"
+"""
+
+RETURN = r"""
+user:
+  description: The user whose files were read.
+  returned: always
+  type: str
+  sample: deploy
+files:
+  description: Each auth file a client of the engines would read; runtime files only when they exist.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file.
+      type: str
+      sample: /home/deploy/.docker/config.json
+    engine:
+      description: V(docker) or V(podman).
+      type: str
+    kind:
+      description: V(persistent), or V(runtime) for Podman's files under C(/run), which Podman reads first.
+      type: str
+    exists:
+      description: Whether the file exists.
+      type: bool
+    mode:
+      description: The file's mode, as four octal digits.
+      type: str
+      sample: "0600"
+    owner:
+      description: The file's owner.
+      type: str
+      sample: deploy
+    registries:
+      description: One entry per key of C(auths).
+      type: list
+      elements: dict
+      contains:
+        key:
+          description: The key as stored.
+          type: str
+          sample: ghcr.io
+        registry:
+          description: The normalised registry.
+          type: str
+          sample: ghcr.io
+        username:
+          description: The user name of an inline credential; V(null) otherwise.
+          type: str
+          sample: octocat
+        via:
+          description: V(file), V(helper), V(none) (an empty entry) or V(broken) (an entry clients cannot decode).
+          type: str
+        helper:
+          description: The credential helper's name, when RV(files[].registries[].via=helper).
+          type: str
+    problems:
+      description: What a client would trip over, in words.
+      type: list
+      elements: str
+shadowed:
+  description: Registries that a Podman runtime file holds as well as the persistent file (Podman uses the runtime one).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{registry: ghcr.io, runtime_path: /run/user/1000/containers/auth.json, persistent_path: /home/deploy/.config/containers/auth.json}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import info_module_kwargs
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
+from ansible_collections.fleet.ghcr.plugins.module_utils._info import run_info
+
+
+def main() -> None:
+    module = AnsibleModule(**info_module_kwargs())
+    try:
+        result = run_info(module)
+    except GhcrError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

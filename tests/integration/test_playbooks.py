@@ -1,0 +1,116 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The shipped playbooks (login, rotate, logout, verify) as operators run them, on a local fleet against the GHCR-like stack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.ansible import REPO_ROOT, assert_no_secret, run_playbook, vault_encrypt_string
+from tests.support.authfiles import encode_auth
+
+PLAYBOOKS = REPO_ROOT / "playbooks"
+HELLO = "fleet/hello:1.0"
+
+
+@pytest.fixture(autouse=True)
+def clean_stack(ghcr) -> Iterator[None]:
+    ghcr.reset()
+    yield
+    ghcr.reset()
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, ghcr) -> dict:
+    """An inventory of two local hosts with ghcr_username and a vault-encrypted ghcr_pat."""
+    inventory = tmp_path / "inventory"
+    (inventory / "group_vars" / "all").mkdir(parents=True)
+    password = tmp_path / "vault-pass.txt"
+    password.write_text("playbook-test-vault\n")
+    (inventory / "hosts.yml").write_text(json.dumps({"all": {"hosts": {"alpha": {}, "beta": {}}}}))
+    settings = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "ansible_become": False,
+        "ghcr_username": "octocat",
+        "registry_auth_registry": ghcr.host,
+        "registry_auth_ca_path": str(ghcr.ca_file),
+        "registry_auth_verify_images": [HELLO],
+        "registry_auth_users": [{
+            "name": "root",
+            "docker_config_path": f"{tmp_path}/homes/{{{{ inventory_hostname }}}}/docker/config.json",
+            "podman_auth_path": f"{tmp_path}/homes/{{{{ inventory_hostname }}}}/containers/auth.json",
+        }],
+    }
+    (inventory / "group_vars" / "all" / "main.yml").write_text(json.dumps(settings))
+    return {"inventory": inventory, "password": password, "root": tmp_path}
+
+
+def set_token(fleet: dict, token: str) -> None:
+    (fleet["inventory"] / "group_vars" / "all" / "vault.yml").write_text(vault_encrypt_string("ghcr_pat", token, fleet["password"]))
+
+
+def play(fleet: dict, name: str, *options: str):
+    options = ("--vault-password-file", str(fleet["password"]), *options)
+    return run_playbook(fleet["root"] / f"run-{name}", PLAYBOOKS / name, fleet["inventory"], options=list(options))
+
+
+def test_login_rotate_verify_logout(fleet: dict, ghcr) -> None:
+    good, new = ghcr.tokens["good"], ghcr.tokens["push"]
+    set_token(fleet, good)
+    returncode, output, log = play(fleet, "login.yml")
+    assert returncode == 0, output[-3000:]
+    docker_file = fleet["root"] / "homes" / "alpha" / "docker" / "config.json"
+    assert json.loads(docker_file.read_text())["auths"][ghcr.host] == {"auth": encode_auth("octocat", good)}
+
+    set_token(fleet, new)
+    ghcr.reset_counters()
+    returncode, output, log = play(fleet, "rotate.yml", "-vvvv")
+    assert returncode == 0, output[-3000:]
+    assert json.loads(docker_file.read_text())["auths"][ghcr.host] == {"auth": encode_auth("octocat", new)}
+    assert "Prove from each host that the file it now has works" in output
+    assert ghcr.counters["token"] == 1 + 4, "one check of the new token, then one per host and file proving the pull"
+    for token in (good, new):
+        assert_no_secret(output + log, "octocat", token)
+
+    report = fleet["root"] / "audit.json"
+    returncode, output, log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}")
+    assert returncode == 0, output[-3000:]
+    rows = json.loads(report.read_text())
+    assert len(rows) == 4 and all(row["works"] for row in rows)
+    assert "4 credential(s) on 2 host(s): 4 work, 0 fail" in output
+    assert_no_secret(output + log, "octocat", new)
+
+    returncode, output, _log = play(fleet, "logout.yml")
+    assert returncode == 0, output[-3000:]
+    assert json.loads(docker_file.read_text())["auths"] == {}
+
+
+def test_verify_reports_failures_and_problems_without_failing(fleet: dict, ghcr) -> None:
+    """alpha: a revoked token in a group-readable file; beta: an unparsable Podman file. The audit runs to the end."""
+    homes = fleet["root"] / "homes"
+    alpha = homes / "alpha" / "docker" / "config.json"
+    alpha.parent.mkdir(parents=True)
+    alpha.write_text(json.dumps({"auths": {ghcr.host: {"auth": encode_auth("octocat", ghcr.tokens["revoked"])}}}))
+    alpha.chmod(0o644)
+    beta = homes / "beta" / "containers" / "auth.json"
+    beta.parent.mkdir(parents=True)
+    beta.write_text('{"auths": ')
+    report = fleet["root"] / "audit.json"
+    returncode, output, log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}")
+    assert returncode == 0, output[-3000:]
+    rows = {(row["host"], row["engine"]): row for row in json.loads(report.read_text())}
+    revoked = rows[("alpha", "docker")]
+    assert revoked["works"] is False and revoked["error"]["code"] == "unauthorized"
+    assert any("mode 0644" in problem for problem in revoked["problems"])
+    assert any("not valid JSON" in problem for problem in rows[("beta", "podman")]["problems"])
+    assert "1 credential(s) on 2 host(s): 0 work, 1 fail; 2 file(s) with problems" in output
+    assert "unauthorized: unauthenticated: User cannot be authenticated with the token provided." in output
+    assert_no_secret(output + log + report.read_text(), "octocat", ghcr.tokens["revoked"])
+    assert alpha.stat().st_mode & 0o777 == 0o644, "the audit changes nothing"
