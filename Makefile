@@ -33,7 +33,7 @@ STAMP := $(VENV)/.requirements.stamp
 # Print a section header: $(call header,text)
 header = printf '\n==== %s ====\n' '$(1)'
 
-.PHONY: help venv collection-path lint units integration sanity build demo test clean
+.PHONY: help venv collection-path lint units integration sanity build molecule demo test clean
 
 help:
 	@echo "make venv             create $(VENV) from tests/requirements.txt"
@@ -43,8 +43,10 @@ help:
 	@echo "make integration      pytest tests/integration"
 	@echo "make sanity           ansible-test sanity on a copy under build/sanity"
 	@echo "make build            build the collection tarball and render its plugin docs from an install"
+	@echo "make molecule         Molecule scenarios of extensions/molecule: the registry_auth role on Debian containers"
 	@echo "make demo             local registry, demo fleet logged in from the vault-encrypted token, pulls proven"
-	@echo "make test             all of the above; fails if any step fails"
+	@echo "make bench            ghcr_login's cost per host against ansible.builtin.ping (prints figures)"
+	@echo "make test             all of the above but bench; fails if any step fails"
 
 # ---------------------------------------------------------------------------- setup
 
@@ -65,8 +67,8 @@ collection-path:
 
 # Test targets find the working tree as fleet.ghcr: Ansible through ANSIBLE_COLLECTIONS_PATH,
 # plain Python imports (ansible_collections.fleet.ghcr....) through PYTHONPATH.
-units integration demo: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_PATH)
-units integration demo: export PYTHONPATH := $(COLLECTIONS_PATH)$(if $(PYTHONPATH),:$(PYTHONPATH))
+units integration demo bench: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_PATH)
+units integration demo bench: export PYTHONPATH := $(COLLECTIONS_PATH)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 # Run pytest on a directory. pytest exits 5 when it collects no test: that is a failure here.
 # `python -m pytest` puts the repo root on sys.path, so tests can import tests.support.
@@ -170,6 +172,15 @@ build: venv
 	[ -e plugins/modules/ghcr_login.py ] || echo "note: plugins/modules/ghcr_login.py does not exist yet"; \
 	echo "rendered the docs of $$found plugin(s) from $$(basename "$$tarball")"
 
+# ---------------------------------------------------------------------------- molecule
+
+# Scenarios default and logout of extensions/molecule, run from extensions/ with the Podman driver
+# against a local GHCR-like registry. Target images are debootstrapped once (root; .ci/run installs
+# debootstrap and podman), kept in build/podman, their root file systems cached in ~/.cache/fleet-ghcr.
+molecule: venv collection-path
+	@$(call header,molecule: extensions/molecule scenarios default and logout on Debian containers)
+	$(VENV_BIN)/python -m tests.support.molecule
+
 # ---------------------------------------------------------------------------- demo
 
 # Needs the same Debian packages as the integration tests (.ci/run installs them).
@@ -177,10 +188,19 @@ demo: venv collection-path
 	@$(call header,demo: inventory/demo + playbooks/login.yml against a local registry)
 	$(VENV_BIN)/python -m tests.support.demo
 
+# ---------------------------------------------------------------------------- benchmark
+
+# Not part of make test: it prints figures (ghcr_login against ansible.builtin.ping) and judges nothing.
+# make bench BENCH_ARGS='--hosts 100 --rounds 5'
+BENCH_ARGS ?=
+bench: venv collection-path
+	@$(call header,bench: ghcr_login against ansible.builtin.ping)
+	$(VENV_BIN)/python -m tests.support.bench $(BENCH_ARGS)
+
 # ---------------------------------------------------------------------------- everything
 
 # Runs every step even after a failure, then prints a summary and fails if any step failed.
-TEST_STEPS := lint units integration sanity build demo
+TEST_STEPS := lint units integration sanity build molecule demo
 
 test: venv
 	@failed=""; summary=""; \
