@@ -49,7 +49,12 @@ class _Guard:
         self.strict = strict
         self.entered_user_territory = False
 
-    def check(self, path: str, info: os.stat_result) -> None:
+    def check(self, path: str, info: os.stat_result, final: bool = False) -> None:
+        """Refuse what another user controls; a directory or link of the account marks the account's territory.
+
+        The final file does not mark it: a file of the account in a root-owned directory (for example
+        /etc/containers/auth.json written for a service user) cannot be swapped by the account.
+        """
         if not self.strict:
             return
         owner = info.st_uid
@@ -63,7 +68,7 @@ class _Guard:
                 f"Refusing to use {path}: the directory is writable by group or others without the sticky bit,"
                 " so other users could swap what is in it. Tighten its mode or choose another path."
             )
-        if owner != 0:
+        if owner != 0 and not final:
             self.entered_user_territory = True
 
     def _shared_writable(self, info: os.stat_result) -> bool:
@@ -83,8 +88,8 @@ class _Guard:
         for what, info in ((dir_path, dir_info), (f"the file in {dir_path}", file_info)):
             if info is not None and info.st_uid != self.account.uid:
                 raise UnsafePathError(
-                    f"Refusing to write in {dir_path}: the path passes through {self.account.name}'s files, but"
-                    f" {what} belongs to uid {info.st_uid}, so as root {self.account.name} could redirect the write"
+                    f"Refusing to use {dir_path}: the path passes through {self.account.name}'s files, but"
+                    f" {what} belongs to uid {info.st_uid}, so as root {self.account.name} could redirect the access"
                     f" onto a file they cannot write. Make it belong to {self.account.name} (a 'sudo docker login'"
                     " can leave a root-owned file behind) or remove it, then run again."
                 )
@@ -132,7 +137,7 @@ class TargetFile:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise AuthFileError(f"{self.path} is not a regular file; it was left unchanged.")
-            self._guard.check(self.path, info)
+            self._guard.check(self.path, info, final=True)
             self._guard.check_final(self.dir_path, os.fstat(self._dir_fd), info)
             self._read_identity = (info.st_dev, info.st_ino)
             return handle.read(), info
@@ -267,7 +272,7 @@ class _Walker:
         if info is not None and not stat.S_ISREG(info.st_mode):
             raise AuthFileError(f"{path} exists but is not a regular file; it was left unchanged.")
         if info is not None:
-            self.guard.check(path, info)
+            self.guard.check(path, info, final=True)
         self.guard.check_final(current.path, os.fstat(current.fd), info)
         self.stack.remove(current)
         return current, name
@@ -288,18 +293,40 @@ class _Walker:
             raise UnsafePathError(f"{path} changed while it was being resolved; run again.")
 
     def _make_dir(self, current: _Step, name: str, path: str) -> os.stat_result:
+        """Create a missing directory: the account's own (0700) inside its territory, else root's (0755).
+
+        Root never hands the account a directory outside its own: a directory created under /etc for a
+        service user's file stays root's, so that user gains no say over /etc.
+        """
+        parent = os.fstat(current.fd)
+        for_another = os.geteuid() == 0 and self.account.uid != 0
+        give_away = for_another and parent.st_uid == self.account.uid
+        mode = 0o755 if for_another and not give_away else NEW_DIR_MODE
         try:
-            os.mkdir(name, NEW_DIR_MODE, dir_fd=current.fd)
-            if os.geteuid() == 0 and self.account.uid != 0:
-                os.chown(name, self.account.uid, self.account.gid, dir_fd=current.fd, follow_symlinks=False)
+            os.mkdir(name, mode, dir_fd=current.fd)
         except FileExistsError:
             pass
         except OSError as exc:
             raise AuthFileError(f"Cannot create the directory {path}: {exc.strerror}.") from None
+        else:
+            self._settle_new_dir(current, name, path, mode, give_away)
         info = _lstat(name, current.fd)
         if info is None:
             raise AuthFileError(f"The directory {path} vanished while it was being created; run again.")
         return info
+
+    def _settle_new_dir(self, current: _Step, name: str, path: str, mode: int, give_away: bool) -> None:
+        """Set the intended mode (despite the umask) and owner through a descriptor of the new directory."""
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=current.fd)
+        except OSError as exc:
+            raise UnsafePathError(f"The new directory {path} was replaced while it was being created; run again ({exc.strerror}).") from None
+        try:
+            os.fchmod(fd, mode)
+            if give_away:
+                os.fchown(fd, self.account.uid, self.account.gid)
+        finally:
+            os.close(fd)
 
 
 def _components(path: str) -> list[str]:

@@ -324,19 +324,19 @@ def _root_victim_dir(tmp_path: Path, with_file: bool = True) -> tuple[Path, Path
 def attack_docker_dir_links_to_root_dir(user: UnixUser, make_user, tmp_path: Path) -> Attack:
     victim_dir, victim = _root_victim_dir(tmp_path)
     symlink_owned(user.home / ".docker", str(victim_dir), user)
-    return Attack([victim], [victim_dir, user.home], [f"Refusing to write in {victim_dir}", "belongs to uid 0"])
+    return Attack([victim], [victim_dir, user.home], [f"Refusing to use {victim_dir}", "belongs to uid 0"])
 
 
 def attack_docker_dir_links_relatively_to_root_dir(user: UnixUser, make_user, tmp_path: Path) -> Attack:
     victim_dir, victim = _root_victim_dir(tmp_path)
     symlink_owned(user.home / ".docker", "../.." + str(victim_dir), user)  # /home/U/../.. is /
-    return Attack([victim], [victim_dir, user.home], [f"Refusing to write in {victim_dir}"])
+    return Attack([victim], [victim_dir, user.home], [f"Refusing to use {victim_dir}"])
 
 
 def attack_docker_dir_links_to_empty_root_dir(user: UnixUser, make_user, tmp_path: Path) -> Attack:
     victim_dir, _victim = _root_victim_dir(tmp_path, with_file=False)
     symlink_owned(user.home / ".docker", str(victim_dir), user)
-    return Attack([], [victim_dir, user.home], [f"Refusing to write in {victim_dir}"])
+    return Attack([], [victim_dir, user.home], [f"Refusing to use {victim_dir}"])
 
 
 def attack_config_links_to_root_file(user: UnixUser, make_user, tmp_path: Path) -> Attack:
@@ -344,7 +344,7 @@ def attack_config_links_to_root_file(user: UnixUser, make_user, tmp_path: Path) 
     victim = write_owned(victim_dir / "secret.json", VICTIM_DOC, None, 0o600)
     mkdir_owned(user.home / ".docker", user)
     symlink_owned(user.docker_file, str(victim), user)
-    return Attack([victim], [victim_dir, user.home / ".docker"], [f"Refusing to write in {victim_dir}"])
+    return Attack([victim], [victim_dir, user.home / ".docker"], [f"Refusing to use {victim_dir}"])
 
 
 def attack_config_hard_links_root_file(user: UnixUser, make_user, tmp_path: Path) -> Attack:
@@ -577,3 +577,24 @@ def test_a_user_that_does_not_exist_fails_and_creates_nothing(tmp_path: Path, re
     assert not Path("/home", name).exists()
     assert not elsewhere.exists()
     no_leak(run, registry)
+
+
+def test_directories_root_creates_outside_the_users_home_stay_roots(tmp_path: Path, registry, user: UnixUser, user_cert_dir: Path) -> None:
+    """A service user's file under a root area: new directories are root's 0755, the file the user's; reruns work."""
+    base = Path(tempfile.mkdtemp(prefix="ghcrt-etc-"))
+    try:
+        base.chmod(0o755)
+        target = base / "containers" / "svc" / "auth.json"
+        tasks = [login_for(registry, user, engines=["podman"], podman_auth_path=str(target))] * 2
+        run = run_as_root(tmp_path / "run", registry, tasks)
+        first, second = run.results
+        assert first["changed"] and not second.get("failed"), second
+        assert not second["changed"], "a user-owned file in a root-owned directory is not refused on the next run"
+        for directory in (base / "containers", base / "containers" / "svc"):
+            assert owner_mode(directory) == (0, 0, 0o755), "root never hands the user a directory outside their home"
+        assert owner_mode(target) == (user.uid, user.gid, 0o600)
+        inspected = skopeo_as(user, target, f"{registry.host}/fleet/hello:1.0", user_cert_dir)
+        assert inspected.returncode == 0, f"the user's own client reads the file: {inspected.stderr}"
+        no_leak(run, registry)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
