@@ -31,6 +31,7 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account
 
 NEW_FILE_MODE = 0o600
 NEW_DIR_MODE = 0o700
+LOCK_TIMEOUT = 60  # seconds to wait for parallel writers of the same directory
 _MAX_LINKS = 40
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -118,10 +119,22 @@ class TargetFile:
         """Serialise writers of this directory (advisory ``flock`` on the directory, no lock file left behind)."""
         fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self._dir_fd)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._wait_for_lock(fd)
             yield
         finally:
             os.close(fd)
+
+    def _wait_for_lock(self, fd: int) -> None:
+        """A bounded wait: the directory may belong to a user who holds a lock on it forever."""
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise AuthFileError(f"Another process has held the lock on {self.dir_path} for {LOCK_TIMEOUT} s; run again later.") from None
+                time.sleep(0.05)
 
     def read(self) -> tuple[bytes | None, os.stat_result | None]:
         """The file's bytes and status, or ``(None, None)`` when it does not exist."""

@@ -141,6 +141,8 @@ def encode_auth(username: str, secret: str) -> str:
 
 def decode_auth(value: str) -> tuple[str, str]:
     """Split an ``auth`` value into username and secret; raises ValueError where Docker would refuse it."""
+    if not isinstance(value, str):
+        raise ValueError("not a string")
     try:
         decoded = base64.b64decode(value.encode("ascii"), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeError) as exc:
@@ -284,16 +286,36 @@ def holds_entry(doc: dict | None, key: str, engine: str) -> bool:
     return without_entry(doc, key, engine) != doc
 
 
+_URL_PASSWORD_RE = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)(?P<password>[^@/\s]+)(?P<at>@)")
+
+
 def redacted(doc: dict | None) -> dict | None:
-    """A copy with every secret-bearing entry field replaced by its fingerprint (for diffs)."""
+    """A copy fit for a diff: entry secrets, header values and passwords inside URLs become fingerprints.
+
+    Besides ``auths``, a config can hold secrets elsewhere: ``HttpHeaders`` (sent to the daemon) and proxy
+    URLs with credentials (``proxies``).
+    """
     if doc is None:
         return None
-    shown = copy.deepcopy(doc)
+    shown = _redact_urls(copy.deepcopy(doc))
     for entry in (shown.get("auths") or {}).values():
         for field in SECRET_FIELDS:
             if isinstance(entry.get(field), str) and entry[field]:
                 entry[field] = fingerprint(entry[field])
+    headers = shown.get("HttpHeaders")
+    if isinstance(headers, dict):
+        shown["HttpHeaders"] = {name: fingerprint(str(value)) for name, value in headers.items()}
     return shown
+
+
+def _redact_urls(value: object) -> object:
+    if isinstance(value, str):
+        return _URL_PASSWORD_RE.sub(lambda match: match["head"] + fingerprint(match["password"]) + match["at"], value)
+    if isinstance(value, dict):
+        return {key: _redact_urls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_urls(item) for item in value]
+    return value
 
 
 def credentials_from_docker_config(blob: str | dict) -> list[tuple[str, str, str]]:

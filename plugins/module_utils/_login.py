@@ -131,10 +131,6 @@ class LoginRunner:
         self.reports: list[dict] = []
         self.backups: list[str] = []
         self.diffs: list[dict] = []
-        for credential in request.credentials:
-            if credential.secret is not None:
-                module.no_log_values.add(credential.secret)
-                module.no_log_values.add(af.encode_auth(credential.username, credential.secret))
 
     def run(self) -> dict[str, Any]:
         for spec in self.request.files:
@@ -273,7 +269,8 @@ class LoginRunner:
         if not mode & 0o077:
             return None
         tightened = mode & ~0o077
-        self.module.warn(f"{spec.path} was readable by group or others (mode {mode:04o}); it holds credentials, so its mode is now {tightened:04o}.")
+        outcome_text = "would become" if self.module.check_mode else "is now"
+        self.module.warn(f"{spec.path} was readable by group or others (mode {mode:04o}); it holds credentials, so its mode {outcome_text} {tightened:04o}.")
         return tightened
 
     def _action(self, info, file_changes: bool, helper_changes: bool) -> str:
@@ -336,7 +333,9 @@ def verify_credentials(params: dict[str, Any], credentials: list[Credential]) ->
     images = [params["verify_image"]] if params["verify_image"] else []
     proofs = []
     for credential in credentials:
-        result, requests = check_credential(params, credential.registry, credential.username, credential.secret, images, False)
+        # The registry option keeps an explicit http:// for the check; docker_config_json keys mean https.
+        given = params["registry"] if credential.registry == af.normalize_registry(params["registry"]) else credential.registry
+        result, requests = check_credential(params, given, credential.username, credential.secret, images, False)
         proof = {
             "registry": credential.registry,
             "authenticated": result.authenticated,
@@ -356,6 +355,9 @@ def verify_credentials(params: dict[str, Any], credentials: list[Credential]) ->
 def run_login(module) -> dict[str, Any]:
     """The task result; a GhcrError raised here carries ``partial``, the result up to the failure."""
     request = build_request(module.params, module.warn)
+    for credential in request.credentials:
+        if credential.secret is not None:
+            module.no_log_values.update({credential.secret, af.encode_auth(credential.username, credential.secret)})
     proofs = None
     if module.params["verify"] and request.state == PRESENT:
         proofs = verify_credentials(module.params, request.credentials)

@@ -15,6 +15,7 @@ manifest ``HEAD`` per image and, if asked, an upload ``POST`` that is cancelled 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import random
 import re
@@ -253,6 +254,9 @@ class Transport:
             return Response(exc.code, _lower(exc.headers), exc.read() if exc.fp else b"")
         except (URLError, OSError, ssl.SSLError, socket.timeout) as exc:
             raise RegistryProblem(self._unreachable(exc)) from None
+        except (http.client.HTTPException, ValueError) as exc:
+            message = f"{self.endpoint.host} broke the HTTP protocol ({type(exc).__name__}: {exc})"
+            raise RegistryProblem(Problem("server_error", message, HINTS["server_error"])) from None
 
     def _unreachable(self, exc: BaseException) -> Problem:
         reason = getattr(exc, "reason", exc)
@@ -301,13 +305,14 @@ class RegistryChecker:
         self.authorization = basic_authorization(username, secret) if username and secret else None
         self.account = username
         self.basic = False  # the registry takes Basic auth on every request instead of tokens
+        self.credential_used = False  # a registry that needs no authentication never sees the credential
 
     def check(self, images: list[str], check_push: bool) -> CheckResult:
         result = CheckResult(images=[ImageResult(ref=image) for image in images])
         try:
             parsed = [split_image(image, self.transport.endpoint.host) for image in images]
             token = self._login([scope_for(repository, check_push) for repository, _ref in parsed])
-            result.authenticated = self.authorization is not None
+            result.authenticated = self.authorization is not None and self.credential_used
             for image, (repository, reference) in zip(result.images, parsed):
                 self._check_image(image, repository, reference, token, check_push)
         except RegistryProblem as problem:
@@ -332,6 +337,7 @@ class RegistryChecker:
         if answer.status != 200:
             raise RegistryProblem(classify(answer, "login"))
         self.basic = True
+        self.credential_used = self.authorization is not None
 
     def _bearer_token(self, challenge: dict[str, str], scopes: list[str]) -> str:
         realm = challenge.get("realm")
@@ -346,6 +352,7 @@ class RegistryChecker:
         answer = self.transport.send("GET", url, headers)
         if answer.status != 200:
             raise RegistryProblem(classify(answer, "token"))
+        self.credential_used = self.authorization is not None
         try:
             doc = json.loads(answer.body.decode("utf-8"))
             return str(doc.get("token") or doc["access_token"])

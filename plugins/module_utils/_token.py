@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ansible_collections.fleet.ghcr.plugins.module_utils._registry import Transport
+if TYPE_CHECKING:  # the lookup uses token_kind on the controller without loading any HTTP code
+    from ansible_collections.fleet.ghcr.plugins.module_utils._registry import Transport
 
 EXPIRY_WARNING_DAYS = 14
 _PREFIXES = (
@@ -22,13 +23,17 @@ _PREFIXES = (
     ("gho_", "oauth"),
     ("ghu_", "app_user"),
     ("ghs_", "app_installation"),
+    ("ghr_", "refresh"),
 )
 PULL_SCOPES = frozenset({"read:packages"})
 PUSH_SCOPES = frozenset({"read:packages", "write:packages"})
 
 
 def token_kind(token: str) -> str:
-    """``classic``, ``fine_grained``, ``oauth``, ``app_user``, ``app_installation`` or ``unknown``; no length checks."""
+    """``classic``, ``fine_grained``, ``oauth``, ``app_user``, ``app_installation``, ``refresh`` or ``unknown``.
+
+    Prefixes only: GitHub changes token lengths (``ghs_`` tokens became variable-length), so none is checked.
+    """
     for prefix, kind in _PREFIXES:
         if token.startswith(prefix):
             return kind
@@ -86,6 +91,8 @@ def expiry_warnings(expires_at: datetime | None, now: datetime) -> list[str]:
 def kind_warnings(kind: str) -> list[str]:
     if kind == "fine_grained":
         return ["This is a fine-grained personal access token; GitHub Packages documents only classic PATs for ghcr.io."]
+    if kind == "refresh":
+        return ["This is a GitHub App refresh token (ghr_): it only renews user access tokens and cannot log in to a registry."]
     if kind in ("oauth", "app_user", "app_installation"):
         return [f"This is a GitHub {kind.replace('_', ' ')} token, not a personal access token: it is short-lived or tied to an app."]
     return []
@@ -99,8 +106,11 @@ def inspect_token(transport: Transport, api_url: str, token: str, needs_push: bo
     if kind not in ("classic", "fine_grained"):
         return report
     answer = transport.send("GET", api_url.rstrip("/") + "/user", {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
+    if answer.status == 401:
+        report["warnings"].append(f"The GitHub API refused the token (HTTP 401: {_api_message(answer.body)}): it is revoked, expired or mistyped.")
+        return report
     if answer.status != 200:
-        report["warnings"].append(f"The GitHub API refused the token (HTTP {answer.status}: {_api_message(answer.body)}): it is revoked, expired or mistyped.")
+        report["warnings"].append(f"The GitHub API gave no answer about the token (HTTP {answer.status}: {_api_message(answer.body)}).")
         return report
     scopes = parse_scopes(answer.header("x-oauth-scopes")) if kind == "classic" else None
     expires_at = parse_expiry(answer.header("github-authentication-token-expiration"))

@@ -20,11 +20,18 @@ from urllib.parse import urlparse
 
 from ansible_collections.fleet.ghcr.plugins.module_utils import _authfile as af
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import open_target
-from ansible_collections.fleet.ghcr.plugins.module_utils._errors import HelperError, InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, HelperError, InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._helpers import CredentialHelper, helper_binary
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import expand_for, lookup_account
-from ansible_collections.fleet.ghcr.plugins.module_utils._registry import CheckResult, Endpoint, RegistryChecker, Transport, endpoint_for
-from ansible_collections.fleet.ghcr.plugins.module_utils._token import inspect_token
+from ansible_collections.fleet.ghcr.plugins.module_utils._registry import (
+    CheckResult,
+    Endpoint,
+    RegistryChecker,
+    RegistryProblem,
+    Transport,
+    endpoint_for,
+)
+from ansible_collections.fleet.ghcr.plugins.module_utils._token import inspect_token, token_kind
 
 DEFAULT_API = "https://api.github.com"
 
@@ -67,33 +74,54 @@ def credential_from_auth_file(module, registry: str) -> tuple[str, str]:
     params = module.params
     account = lookup_account(params["user"])
     path = expand_for(account, params["auth_file"], "auth_file")
-    target = open_target(path, account, create_dirs=False)
-    data = None
-    if target is not None:
-        with target:
-            data, _info = target.read()
+    data = _read(path, account)
     if data is None:
         raise InputError(f"auth_file {path} does not exist.")
     doc = af.parse_document(data, path)
-    host = af.registry_host(af.normalize_registry(registry))
+    wanted = af.normalize_registry(registry)
+    host = af.registry_host(wanted)
     helper = af.helper_for(doc, host, af.DOCKER)
-    found = _from_helper(module, helper, af.file_key(host, af.DOCKER), account, path) if helper else _from_entries(doc, host, path)
-    module.no_log_values.update({found[1], af.encode_auth(*found)})
+    found = _from_helper(module, helper, af.file_key(host, af.DOCKER), account, path) if helper else _from_entries(doc, wanted, path)
+    mask(module, *found)
     return found
 
 
-def _from_entries(doc: dict, host: str, path: str) -> tuple[str, str]:
+def mask(module, username: str, secret: str) -> None:
+    """Have Ansible mask the secret and base64(user:secret) in everything the task returns."""
+    module.no_log_values.update({secret, af.encode_auth(username, secret)})
+
+
+def _read(path: str, account) -> bytes | None:
+    try:
+        target = open_target(path, account, create_dirs=False)
+        if target is None:
+            return None
+        with target:
+            return target.read()[0]
+    except OSError as exc:
+        raise AuthFileError(f"Cannot read auth_file {path}: {exc.strerror}.") from None
+
+
+def _lookup_order(auths: dict, registry: str) -> list[str]:
+    """Keys in the order clients try them: the most specific namespace first (as Podman does), then the host,
+    then any other spelling of the host (as Docker's fallback scan does)."""
+    parts = registry.split("/")
+    specific = ["/".join(parts[:count]) for count in range(len(parts), 0, -1)]
+    host = af.file_key(parts[0], af.DOCKER)
+    spellings = [key for key in auths if key not in specific and key != host and af.key_host(key) == af.key_host(host)]
+    return list(dict.fromkeys([*specific, host, *spellings]))
+
+
+def _from_entries(doc: dict, registry: str, path: str) -> tuple[str, str]:
     auths = doc.get("auths") or {}
-    key = af.file_key(host, af.DOCKER)
-    candidates = [key] + [other for other in auths if other != key and af.key_host(other) == af.key_host(key)]
-    for candidate in candidates:
+    for candidate in _lookup_order(auths, registry):
         entry = auths.get(candidate) or {}
         if entry.get("auth"):
             try:
                 return af.decode_auth(entry["auth"])
             except ValueError as exc:
                 raise InputError(f"auth_file {path}: the entry {candidate!r} is {exc}; Docker would refuse the whole file.") from None
-    raise InputError(f"auth_file {path} holds no credential for {host}.")
+    raise InputError(f"auth_file {path} holds no credential for {registry}.")
 
 
 def _from_helper(module, helper: tuple[str, str], server: str, account, path: str) -> tuple[str, str]:
@@ -122,7 +150,11 @@ def token_report(params: dict[str, Any], registry: str, secret: str | None, chec
         timeout=params["timeout"],
         retries=params["retries"],
     ))
-    return inspect_token(transport, api, secret, check_push), transport.requests
+    try:
+        return inspect_token(transport, api, secret, check_push), transport.requests
+    except RegistryProblem as problem:
+        message = f"Could not ask the GitHub API about the token: {problem.problem.message}"
+        return {"kind": token_kind(secret), "scopes": None, "expires_at": None, "warnings": [message]}, transport.requests
 
 
 def run_registry(module) -> dict[str, Any]:
@@ -134,6 +166,10 @@ def run_registry(module) -> dict[str, Any]:
         username, secret = credential_from_auth_file(module, registry)
     else:
         username, secret = params["username"], params["password"]
+        if username is not None:
+            af.check_username(username)
+            secret = af.check_secret(secret)[0]
+            mask(module, username, secret)
     result, requests = check_credential(params, registry, username, secret, images, params["check_push"])
     token, api_requests = token_report(params, registry, secret, params["check_push"])
     host = endpoint_for(registry)[1]
@@ -152,4 +188,4 @@ def run_registry(module) -> dict[str, Any]:
     return output
 
 
-__all__ = ("check_credential", "credential_from_auth_file", "failure_message", "run_registry", "token_report")
+__all__ = ("check_credential", "credential_from_auth_file", "failure_message", "mask", "run_registry", "token_report")

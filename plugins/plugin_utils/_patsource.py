@@ -28,17 +28,17 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import (
     registry_host,
 )
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
+from ansible_collections.fleet.ghcr.plugins.module_utils._token import token_kind
 
-# Prefix -> (kind, what to call it in a warning). Prefixes only: GitHub changes token lengths (ghs_ tokens are
-# becoming variable-length JWTs), so no length is ever checked.
-_PREFIXES = (
-    ("ghp_", "classic", "a classic personal access token"),
-    ("github_pat_", "fine_grained", "a fine-grained personal access token"),
-    ("gho_", "oauth", "an OAuth app access token (gho_)"),
-    ("ghu_", "app_user", "a GitHub App user access token (ghu_)"),
-    ("ghs_", "app_installation", "a GitHub App installation access token (ghs_)"),
-    ("ghr_", "refresh", "a GitHub App refresh token (ghr_)"),
-)
+# What to call each kind of token in a warning; the kinds come from the one prefix table in _token.
+_KIND_NAMES = {
+    "classic": "a classic personal access token",
+    "fine_grained": "a fine-grained personal access token",
+    "oauth": "an OAuth app access token (gho_)",
+    "app_user": "a GitHub App user access token (ghu_)",
+    "app_installation": "a GitHub App installation access token (ghs_)",
+    "refresh": "a GitHub App refresh token (ghr_)",
+}
 
 
 class PatSourceError(GhcrError):
@@ -55,14 +55,6 @@ class Attempt:
 
     def __str__(self) -> str:
         return f"{self.place} ({self.outcome})"
-
-
-def token_kind(token: str) -> str:
-    """``classic``, ``fine_grained``, ``oauth``, ``app_user``, ``app_installation``, ``refresh`` or ``unknown``."""
-    for prefix, kind, _name in _PREFIXES:
-        if token.startswith(prefix):
-            return kind
-    return "unknown"
 
 
 def clean_token(value: str, source: str) -> str:
@@ -93,7 +85,7 @@ def token_warning(token: str, source: str) -> str | None:
             f"The token from {source} does not look like a GitHub token (no ghp_, github_pat_, gho_, ghu_ or ghs_ prefix):"
             " fine for another registry, but ghcr.io expects a classic personal access token (ghp_)."
         )
-    name = next(name for _prefix, known, name in _PREFIXES if known == kind)
+    name = _KIND_NAMES[kind]
     if kind == "refresh":
         return f"The token from {source} is {name}: it only renews user access tokens and cannot log in to a registry."
     return (

@@ -252,3 +252,17 @@ def test_auth_file_mode_reads_through_the_credential_helper(tmp_path: Path, ghcr
     assert json.loads(config.read_text())["auths"][ghcr.host] == {}, "the file holds only the placeholder"
     assert check["authenticated"] and check["images"][0]["pullable"], check
     assert_no_secret(run.output + run.log + json.dumps(run.results), "octocat", ghcr.tokens["good"])
+
+
+def test_an_empty_password_is_refused_not_checked_anonymously(tmp_path: Path, ghcr) -> None:
+    run = run_checks(tmp_path, ghcr, [check_task(ghcr, token=None, username="octocat", password="", images=[HELLO])])
+    assert run.result["failed"] and "must not be empty" in run.result["msg"]
+
+
+def test_an_unreachable_github_api_is_a_warning_not_a_failure(tmp_path: Path, ghcr) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_checks(tmp_path, ghcr, [check_task(ghcr, images=[HELLO], github_api_url=f"https://127.0.0.1:{port}")]).result
+    assert result["images"][0]["pullable"], result
+    assert any("Could not ask the GitHub API" in warning for warning in result["token"]["warnings"])

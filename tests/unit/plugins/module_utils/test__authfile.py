@@ -255,3 +255,19 @@ def test_credentials_from_docker_config() -> None:
 def test_credentials_from_docker_config_rejects(blob: object, message: str) -> None:
     with pytest.raises(InputError, match=message):
         af.credentials_from_docker_config(blob)
+
+
+def test_redacted_hides_secrets_outside_auths_too() -> None:
+    doc = {
+        "auths": {},
+        "HttpHeaders": {"Authorization": "Bearer daemon-secret"},
+        "proxies": {"default": {"httpsProxy": "http://svc:Pr0xyPassw0rd@proxy:3128", "noProxy": "localhost"}},
+    }
+    shown = json.dumps(af.redacted(doc))
+    assert "daemon-secret" not in shown and "Pr0xyPassw0rd" not in shown
+    assert "http://svc:sha256:" in shown and "@proxy:3128" in shown and "localhost" in shown
+
+
+def test_decode_auth_refuses_non_strings() -> None:
+    with pytest.raises(ValueError, match="not a string"):
+        af.decode_auth(123)  # type: ignore[arg-type]
