@@ -56,8 +56,8 @@ def set_token(fleet: dict, token: str) -> None:
     (fleet["inventory"] / "group_vars" / "all" / "vault.yml").write_text(vault_encrypt_string("ghcr_pat", token, fleet["password"]))
 
 
-def play(fleet: dict, name: str, *options: str):
-    options = ("--vault-password-file", str(fleet["password"]), *options)
+def play(fleet: dict, name: str, *options: str, vault: bool = True):
+    options = (*(("--vault-password-file", str(fleet["password"])) if vault else ()), *options)
     return run_playbook(fleet["root"] / f"run-{name}", PLAYBOOKS / name, fleet["inventory"], options=list(options))
 
 
@@ -80,11 +80,14 @@ def test_login_rotate_verify_logout(fleet: dict, ghcr) -> None:
         assert_no_secret(output + log, "octocat", token)
 
     report = fleet["root"] / "audit.json"
-    returncode, output, log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}")
+    ghcr.reset_counters()
+    returncode, output, log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}", "-vvv")
     assert returncode == 0, output[-3000:]
     rows = json.loads(report.read_text())
     assert len(rows) == 4 and all(row["works"] for row in rows)
     assert "4 credential(s) on 2 host(s): 4 work, 0 fail" in output
+    assert ghcr.counters["token"] == 4
+    assert output.count('"inspect_token": "never"') == 4 and '"inspect_token": "auto"' not in output, "per-host checks never ask the GitHub API"
     assert_no_secret(output + log, "octocat", new)
 
     returncode, output, _log = play(fleet, "logout.yml")
@@ -114,3 +117,36 @@ def test_verify_reports_failures_and_problems_without_failing(fleet: dict, ghcr)
     assert "unauthorized: unauthenticated: User cannot be authenticated with the token provided." in output
     assert_no_secret(output + log + report.read_text(), "octocat", ghcr.tokens["revoked"])
     assert alpha.stat().st_mode & 0o777 == 0o644, "the audit changes nothing"
+
+
+def test_rotate_in_check_mode_changes_nothing(fleet: dict, ghcr) -> None:
+    """--check neither fails on files it did not write nor proves the old ones: only the new token is checked."""
+    good, new = ghcr.tokens["good"], ghcr.tokens["push"]
+    set_token(fleet, good)
+    returncode, output, _log = play(fleet, "rotate.yml", "--check")
+    assert returncode == 0, output[-3000:]
+    assert not (fleet["root"] / "homes").exists()
+
+    assert play(fleet, "login.yml")[0] == 0
+    docker_file = fleet["root"] / "homes" / "alpha" / "docker" / "config.json"
+    before = docker_file.read_text()
+    set_token(fleet, new)
+    ghcr.reset_counters()
+    returncode, output, log = play(fleet, "rotate.yml", "--check", "--diff")
+    assert returncode == 0, output[-3000:]
+    assert docker_file.read_text() == before
+    assert ghcr.counters["token"] == 1, "the new token is checked once; the files still hold the old one and are not proven"
+    assert_no_secret(output + log, "octocat", new)
+
+
+def test_logout_needs_no_vault_password(fleet: dict, ghcr) -> None:
+    """ghcr_pat is an inline !vault value; logout.yml runs without any vault secret and removes the entries."""
+    set_token(fleet, ghcr.tokens["good"])
+    assert play(fleet, "login.yml")[0] == 0
+    ghcr.reset_counters()
+    returncode, output, _log = play(fleet, "logout.yml", vault=False)
+    assert returncode == 0, output[-3000:]
+    for host in ("alpha", "beta"):
+        assert json.loads((fleet["root"] / "homes" / host / "docker" / "config.json").read_text())["auths"] == {}
+        assert json.loads((fleet["root"] / "homes" / host / "containers" / "auth.json").read_text())["auths"] == {}
+    assert ghcr.counters == {"registry": 0, "token": 0, "api": 0}

@@ -16,6 +16,7 @@ from tests.support.ansible import assert_no_secret, run_playbook, vault_encrypt_
 from tests.support.authfiles import encode_auth
 
 HELLO = "fleet/hello:1.0"
+PUBLIC = "fleet/public:1.0"
 HOSTS = 6
 
 
@@ -29,7 +30,9 @@ def clean_stack(ghcr) -> Iterator[None]:
 class Fleet:
     """An inventory of local hosts, each with its own home for auth files, and the role's playbook."""
 
-    def __init__(self, root: Path, ghcr, token: str, *, hosts: int = HOSTS, verify: str = "once", state: str = "present") -> None:
+    def __init__(
+        self, root: Path, ghcr, token: str, *, hosts: int = HOSTS, verify: str = "once", state: str = "present", play: dict | None = None
+    ) -> None:
         self.root = root
         self.ghcr = ghcr
         self.hosts = [f"host{index}" for index in range(hosts)]
@@ -42,7 +45,7 @@ class Fleet:
         (self.inventory / "hosts.yml").write_text(json.dumps({"fleet": {"hosts": {host: {} for host in self.hosts}}}))
         self.write_vars(verify=verify, state=state)
         self.playbook = root / "site.yml"
-        play = {"name": "Registry auth", "hosts": "fleet", "gather_facts": False, "roles": [{"role": "fleet.ghcr.registry_auth"}]}
+        play = {"name": "Registry auth", "hosts": "fleet", "gather_facts": False, **(play or {}), "roles": [{"role": "fleet.ghcr.registry_auth"}]}
         self.playbook.write_text(json.dumps([play]))
 
     def home(self, host: str) -> Path:
@@ -69,8 +72,14 @@ class Fleet:
         target = self.inventory / ("host_vars" if host else "group_vars/all") / (f"{host}.yml" if host else "vault.yml")
         target.write_text(vault_encrypt_string("ghcr_pat", token, self.password_file) if token else "{}\n")
 
-    def run(self, *options: str):
-        return run_playbook(self.root / "run", self.playbook, self.inventory, options=["--vault-password-file", str(self.password_file), *options])
+    def set_host_vars(self, host: str, **host_vars: object) -> None:
+        """Role variables for one host (beside the host's token file, which set_token writes)."""
+        (self.inventory / "host_vars" / host).mkdir(exist_ok=True)
+        (self.inventory / "host_vars" / host / "role.yml").write_text(json.dumps(host_vars))
+
+    def run(self, *options: str, vault: bool = True):
+        secrets = ["--vault-password-file", str(self.password_file)] if vault else []
+        return run_playbook(self.root / "run", self.playbook, self.inventory, options=[*secrets, *options])
 
     def entries(self, host: str) -> list[dict | None]:
         found = []
@@ -164,4 +173,87 @@ def test_bad_role_input_fails_early(tmp_path: Path, ghcr) -> None:
     fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=1, verify="sometimes")
     returncode, output, _log = fleet.run()
     assert returncode != 0 and "registry_auth_verify" in output and "sometimes" in output
+    assert not (tmp_path / "homes").exists()
+
+
+def test_serial_batches_check_the_credential_once_in_the_run(tmp_path: Path, ghcr) -> None:
+    """Later batches find the check already proven: one token request for the whole run, every host written."""
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=5, play={"serial": 2})
+    returncode, output, _log = fleet.run()
+    assert returncode == 0, output[-3000:]
+    assert ghcr.counters["token"] == 1, "one distinct credential, one token request across three batches"
+    for host in fleet.hosts:
+        assert fleet.entries(host) == [{"auth": encode_auth("octocat", ghcr.tokens["good"])}] * 2
+
+
+def test_hosts_that_do_not_check_are_left_out_of_the_choice(tmp_path: Path, ghcr) -> None:
+    """The first host (which runs the run_once steps) and another do not check: the rest still check once."""
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=4)
+    fleet.set_host_vars("host0", registry_auth_verify="never")
+    fleet.set_host_vars("host2", registry_auth_state="absent")
+    returncode, output, _log = fleet.run()
+    assert returncode == 0, output[-3000:]
+    assert ghcr.counters["token"] == 1
+    assert fleet.entries("host0")[0] == fleet.entries("host3")[0] == {"auth": encode_auth("octocat", ghcr.tokens["good"])}
+    assert fleet.entries("host2") == [None, None]
+
+
+def test_each_distinct_set_of_images_is_proven_once(tmp_path: Path, ghcr) -> None:
+    """Images are part of what is proven: {hello}, {public} and {hello, public} (in either order) are three checks."""
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=6, play={"serial": 2})
+    for host in ("host2", "host4"):
+        fleet.set_host_vars(host, registry_auth_verify_images=[PUBLIC])
+    fleet.set_host_vars("host3", registry_auth_verify_images=[PUBLIC, HELLO])
+    fleet.set_host_vars("host5", registry_auth_verify_images=[HELLO, PUBLIC])
+    returncode, output, _log = fleet.run()
+    assert returncode == 0, output[-3000:]
+    assert ghcr.counters["token"] == 3
+    assert all(fleet.entries(host)[0] for host in fleet.hosts)
+
+
+def test_a_host_whose_images_cannot_be_pulled_fails_the_play_before_any_write(tmp_path: Path, ghcr) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=4)
+    fleet.set_host_vars("host3", registry_auth_verify_images=["fleet/missing:1.0"])
+    returncode, output, _log = fleet.run()
+    assert returncode != 0, "host3's image was never proven"
+    assert "fleet/missing" in output
+    assert not (tmp_path / "homes").exists(), "no host was changed"
+    assert ghcr.counters["token"] == 2
+
+
+@pytest.mark.parametrize(("verify", "api_requests"), [("once", 1), ("each_host", 0)])
+def test_only_the_once_check_asks_the_github_api(tmp_path: Path, ghcr, verify: str, api_requests: int) -> None:
+    """Per-host checks set inspect_token=never; the once check leaves it to the module (and to module_defaults)."""
+    defaults = {"fleet.ghcr.ghcr_registry": {"inspect_token": "always", "github_api_url": ghcr.github_api_url}}
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], verify=verify, play={"module_defaults": defaults})
+    returncode, output, _log = fleet.run()
+    assert returncode == 0, output[-3000:]
+    assert ghcr.counters["api"] == api_requests
+
+
+def test_each_host_one_failing_host_stops_the_fleet_before_any_write(tmp_path: Path, ghcr) -> None:
+    """each_host is in the any_errors_fatal block too: one host's failed check stops every host."""
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], verify="each_host")
+    fleet.set_token(ghcr.tokens["revoked"], host="host4")
+    returncode, output, _log = fleet.run()
+    assert returncode != 0 and "unauthenticated" in output
+    assert not (tmp_path / "homes").exists()
+
+
+def test_logout_needs_no_vault_password(tmp_path: Path, ghcr) -> None:
+    """registry_auth_pat defaults to "": the lookup (and the decryption of ghcr_pat) happens only when logging in."""
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=2)
+    assert fleet.run()[0] == 0
+    fleet.write_vars(state="absent")
+    ghcr.reset_counters()
+    returncode, output, _log = fleet.run(vault=False)
+    assert returncode == 0, output[-3000:]
+    assert fleet.entries("host0") == fleet.entries("host1") == [None, None]
+    assert ghcr.counters["token"] == 0
+
+
+def test_logging_in_without_the_vault_password_names_the_fix(tmp_path: Path, ghcr) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=1)
+    returncode, output, _log = fleet.run(vault=False)
+    assert returncode != 0 and "--ask-vault-pass" in output
     assert not (tmp_path / "homes").exists()
