@@ -33,7 +33,7 @@ STAMP := $(VENV)/.requirements.stamp
 # Print a section header: $(call header,text)
 header = printf '\n==== %s ====\n' '$(1)'
 
-.PHONY: help venv collection-path lint units integration sanity build molecule demo test clean
+.PHONY: help system-deps venv collection-path lint units integration sanity build molecule demo test clean
 
 help:
 	@echo "make venv             create $(VENV) from tests/requirements.txt"
@@ -51,6 +51,10 @@ help:
 # ---------------------------------------------------------------------------- setup
 
 venv: $(STAMP)
+
+# The Debian packages the demo and the tests drive for real (apt-get as root; otherwise it says what to run).
+system-deps:
+	@tools/system-deps.sh
 
 # Re-install only when tests/requirements.txt is newer than the stamp (or the venv is gone).
 $(STAMP): tests/requirements.txt
@@ -184,7 +188,7 @@ molecule: venv collection-path
 # ---------------------------------------------------------------------------- demo
 
 # Needs the same Debian packages as the integration tests (.ci/run installs them).
-demo: venv collection-path
+demo: system-deps venv collection-path
 	@$(call header,demo: inventory/demo + playbooks/login.yml against a local registry)
 	$(VENV_BIN)/python -m tests.support.demo
 
@@ -202,7 +206,7 @@ bench: venv collection-path
 # Runs every step even after a failure, then prints a summary and fails if any step failed.
 TEST_STEPS := lint units integration sanity build molecule demo
 
-test: venv
+test: system-deps venv
 	@failed=""; summary=""; \
 	for step in $(TEST_STEPS); do \
 		printf '\n######## make %s ########\n' "$$step"; \
