@@ -161,14 +161,21 @@ class LoginRunner:
         return result
 
     def _preflight(self, spec: FileSpec) -> None:
-        """Resolve and parse every file first, so a bad one stops the task before any file changes."""
+        """Resolve and parse every file, and find the helpers they name, so a problem stops the task before any file changes."""
         target = open_target(spec.path, self.request.account, create_dirs=False)
         if target is None:
             return
         with target:
             data, _info = target.read()
-            if data is not None:
-                af.parse_document(data, spec.path)
+        if data is None:
+            return
+        doc = af.parse_document(data, spec.path)
+        if not self.request.credential_helpers:
+            return
+        for credential in self.request.credentials:
+            helper = af.helper_for(doc, credential.registry, spec.engine)
+            if helper and (spec.primary or af.holds_entry(doc, af.file_key(credential.registry, spec.engine), spec.engine)):
+                self._helper(helper[0], spec, helper[1])
 
     def _process(self, spec: FileSpec) -> None:
         creating = not self.module.check_mode and spec.primary and self.request.state == PRESENT
@@ -221,6 +228,11 @@ class LoginRunner:
         key = af.file_key(credential.registry, spec.engine)
         if self.request.state == ABSENT:
             outcome.new_doc = af.without_entry(outcome.new_doc, key, spec.engine)
+            if helper:
+                self.module.warn(
+                    f"{spec.path} sends {credential.registry} to the credential helper {helper_binary(helper[0])} ({helper[1]});"
+                    " with credential_helpers=false its copy of the credential was left in place."
+                )
             return
         outcome.new_doc = af.with_entry(outcome.new_doc, key, af.entry_for(credential.username, credential.secret), spec.engine)
         if helper:

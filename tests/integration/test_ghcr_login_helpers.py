@@ -124,3 +124,15 @@ def test_secrets_reach_the_helper_on_stdin_only(tmp_path: Path, registry) -> Non
     for call in calls:
         assert_no_secret(" ".join(call["argv"]), "octocat", token)
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
+
+
+def test_a_missing_helper_in_the_second_file_stops_the_task_before_the_first_is_written(tmp_path: Path, registry) -> None:
+    docker_config = tmp_path / "docker" / "config.json"
+    podman_auth = tmp_path / "containers" / "auth.json"
+    write_config(podman_auth, {"auths": {}, "credHelpers": {registry.host: "nosuchhelper"}})
+    task = login_task(
+        registry=registry.host, username="octocat", password="{{ pat }}", docker_config_path=str(docker_config), podman_auth_path=str(podman_auth)
+    )
+    run = run_tasks(tmp_path / "login", [task], secrets={"pat": registry.users["octocat"]})
+    assert run.result["failed"] and "docker-credential-nosuchhelper is not installed" in run.result["msg"]
+    assert not docker_config.exists(), "nothing was written before the problem was found"
