@@ -44,6 +44,20 @@ def require_binaries(names: tuple[str, ...], purpose: str) -> None:
         )
 
 
+def running(service, seed, what: str) -> Iterator:
+    """Start and seed ``service``, yield it, and stop it even when a test fails; a start failure fails (never skips)."""
+    try:
+        service.start()
+        seed(service)
+    except (RegistryError, OSError) as error:
+        service.stop()
+        pytest.fail(f"could not start/seed {what}: {error}", pytrace=False)
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     """A running TLS + htpasswd Distribution registry seeded with fleet/hello:1.0.
@@ -53,17 +67,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     """
     require_binaries(REGISTRY_BINARIES, "the registry fixture")
     users = {"octocat": random_token(), "other": random_token()}
-    server = Registry(tmp_path_factory.mktemp("registry"), users)
-    try:
-        server.start()
-        server.seed_image(SEED_REPO, SEED_TAG)
-    except RegistryError as error:
-        server.stop()
-        pytest.fail(f"could not start/seed the test registry: {error}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(Registry(tmp_path_factory.mktemp("registry"), users), lambda server: server.seed_image(SEED_REPO, SEED_TAG), "the test registry")
 
 
 @pytest.fixture(scope="session")
@@ -110,14 +114,4 @@ def ghcr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GhcrStack]:
     except ImportError as error:
         pytest.fail(f"the ghcr fixture needs the test requirements (pip install -r tests/requirements.txt): {error}", pytrace=False)
     require_binaries(GHCR_BINARIES, "the ghcr fixture")
-    stack = GhcrStack(tmp_path_factory.mktemp("ghcr"))
-    try:
-        stack.start()
-        populate_defaults(stack)
-    except (RegistryError, OSError) as error:
-        stack.stop()
-        pytest.fail(f"could not start/seed the GHCR test stack: {error}", pytrace=False)
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    yield from running(GhcrStack(tmp_path_factory.mktemp("ghcr")), populate_defaults, "the GHCR test stack")
