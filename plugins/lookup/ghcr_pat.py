@@ -169,7 +169,7 @@ from functools import partial
 from typing import Any, Callable
 
 from ansible.errors import AnsibleError, AnsibleLookupError
-from ansible.parsing.vault import AnsibleVaultError, is_encrypted_file
+from ansible.parsing.vault import AnsibleVaultError, VaultHelper, VaultSecretsContext, is_encrypted_file
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
@@ -183,11 +183,6 @@ from ansible_collections.fleet.ghcr.plugins.plugin_utils._patsource import (
     token_from_docker_config,
     token_warning,
 )
-
-try:  # ansible-core 2.19 and later: vaulted values are EncryptedString, decrypted with the run's secrets context
-    from ansible.parsing.vault import VaultHelper, VaultSecretsContext
-except ImportError:  # pragma: no cover - ansible-core 2.17 and 2.18
-    VaultHelper = VaultSecretsContext = None
 
 display = Display()
 
@@ -290,15 +285,7 @@ class LookupModule(LookupBase):
 
     def _read_file(self, path: str) -> str:
         """The decrypted text of a file, read through the loader so that the run's vault secrets apply."""
-        read_text = getattr(self._loader, "get_text_file_contents", None)
-        if read_text is not None:  # ansible-core 2.19+: decrypts in memory
-            return read_text(path)
-        real_path = self._loader.get_real_file(path, decrypt=True)  # pragma: no cover - ansible-core 2.17 and 2.18
-        try:  # pragma: no cover
-            with open(real_path, encoding="utf-8") as handle:
-                return handle.read()
-        finally:  # pragma: no cover
-            self._loader.cleanup_tmp_file(real_path)
+        return self._loader.get_text_file_contents(path)  # decrypts in memory
 
     def _from_docker_config(self) -> Found:
         path = self.get_option("docker_config_path") or docker_config_file(os.environ, os.path.expanduser("~"))
@@ -355,7 +342,7 @@ class LookupModule(LookupBase):
 
     def _run_has_vault_secrets(self) -> bool:
         """Whether the run has vault secrets for values decrypted on use (inline !vault, EncryptedString)."""
-        context = VaultSecretsContext.current(optional=True) if VaultSecretsContext is not None else None
+        context = VaultSecretsContext.current(optional=True)
         if context is not None:
             return bool(context.secrets)
         return self._loader_has_vault_secrets()
@@ -368,7 +355,7 @@ class LookupModule(LookupBase):
 
 def _is_vaulted(value: Any) -> bool:
     """True for a vault-encrypted value, decrypted or not (EncryptedString, an undecryptable marker, a VaultedValue)."""
-    if value is None or VaultHelper is None:
+    if value is None:
         return False
     try:
         return VaultHelper.get_ciphertext(value, with_tags=False) is not None
