@@ -6,7 +6,8 @@
 # Installs the Debian packages that `make demo` and `make test` drive for real, if any is missing:
 # Podman (with runc), Skopeo, umoci and Distribution as the registry, Docker's credential helpers backed by
 # pass/GnuPG, htpasswd and openssl for registry auth and TLS, debootstrap (plus uidmap) for the Molecule
-# target images, and the Docker CLI (client only). As root it installs them with apt-get; otherwise it
+# target images, Go (the unit tests build a small program with docker/cli's and containers/image's decoding rules
+# as an oracle for our auth-file parser), and the Docker CLI (client only). As root it installs them with apt-get; otherwise it
 # prints the command to run and fails. Safe to run again: it does nothing when all is there.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ APT_PACKAGES=(
   podman runc skopeo docker-registry umoci
   golang-docker-credential-helpers pass gnupg
   apache2-utils openssl debootstrap uidmap
-  git make python3-venv
+  git make python3-venv golang-go
 )
 
 missing=()
