@@ -173,15 +173,17 @@ from ansible.parsing.vault import AnsibleVaultError, VaultHelper, VaultSecretsCo
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
+from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import read_file
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import lookup_account
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._patsource import (
     Attempt,
     PatSourceError,
-    clean_token,
+    checked_token,
     docker_config_file,
     docker_config_place,
     missing_message,
     token_from_docker_config,
-    token_warning,
 )
 
 display = Display()
@@ -293,10 +295,9 @@ class LookupModule(LookupBase):
         if not self.get_option("docker_config"):
             return None, Attempt(docker_config_place(path, registry), "not read: set docker_config=true to read it")
         try:
-            with open(path, "rb") as handle:
-                data: bytes | None = handle.read()
-        except FileNotFoundError:
-            data = None
+            data = read_file(os.path.abspath(path), lookup_account(None))  # refuses what is not a regular file, without blocking
+        except GhcrError as exc:
+            raise AnsibleLookupError(f"the Docker config {path} could not be read: {exc}") from exc
         except OSError as exc:
             raise AnsibleLookupError(f"the Docker config {path} could not be read: {exc.strerror}.") from exc
         try:
@@ -310,10 +311,9 @@ class LookupModule(LookupBase):
         if not self.get_option("validate"):
             return str(value)
         try:
-            token = clean_token(value, place)
+            token, warning = checked_token(value, place)
         except PatSourceError as exc:
             raise AnsibleLookupError(str(exc)) from None
-        warning = token_warning(token, place)
         if warning:
             display.warning(warning)
         return str(token)

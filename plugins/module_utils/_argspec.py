@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ansible_collections.fleet.ghcr.plugins.module_utils._token import GITHUB_API_URL
+
 # Mirrors doc fragment fleet.ghcr._registry: the registry every module and the role talk about.
 REGISTRY_ARGS: dict[str, dict[str, Any]] = {
     "registry": {"type": "str", "default": "ghcr.io"},
@@ -30,12 +32,16 @@ _CREDENTIAL_ARGS: dict[str, dict[str, Any]] = {
     "password": {"type": "str", "no_log": True, "aliases": ["token", "pat"]},
 }
 
-_LOGIN_ARGS: dict[str, dict[str, Any]] = {
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-    "engines": {"type": "list", "elements": "str", "default": ["docker", "podman"], "choices": ["docker", "podman"]},
+# Mirrors doc fragment fleet.ghcr._user_files: whose auth files, and which.
+USER_FILES_ARGS: dict[str, dict[str, Any]] = {
     "user": {"type": "str"},
+    "engines": {"type": "list", "elements": "str", "default": ["docker", "podman"], "choices": ["docker", "podman"]},
     "docker_config_path": {"type": "str"},
     "podman_auth_path": {"type": "str"},
+}
+
+_LOGIN_ARGS: dict[str, dict[str, Any]] = {
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "sync_runtime_auth": {"type": "bool", "default": True},
     "docker_config_json": {"type": "raw", "no_log": True},
     "credential_helpers": {"type": "bool", "default": True},
@@ -46,20 +52,13 @@ _LOGIN_ARGS: dict[str, dict[str, Any]] = {
 
 _REGISTRY_CHECK_ARGS: dict[str, dict[str, Any]] = {
     "auth_file": {"type": "str"},
+    "auth_file_engine": {"type": "str", "default": "auto", "choices": ["auto", "docker", "podman"]},
     "user": {"type": "str"},
     "images": {"type": "list", "elements": "str", "default": []},
     "check_push": {"type": "bool", "default": False},
     "inspect_token": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
-    "github_api_url": {"type": "str", "default": "https://api.github.com"},
+    "github_api_url": {"type": "str", "default": GITHUB_API_URL},
     "fail_on_error": {"type": "bool", "default": True},
-}
-
-
-_INFO_ARGS: dict[str, dict[str, Any]] = {
-    "user": {"type": "str"},
-    "engines": {"type": "list", "elements": "str", "default": ["docker", "podman"], "choices": ["docker", "podman"]},
-    "docker_config_path": {"type": "str"},
-    "podman_auth_path": {"type": "str"},
 }
 
 
@@ -73,7 +72,7 @@ def _spec(*groups: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def login_module_kwargs() -> dict[str, Any]:
     """Keyword arguments for the AnsibleModule of ghcr_login."""
     return {
-        "argument_spec": _spec(REGISTRY_ARGS, _CREDENTIAL_ARGS, _LOGIN_ARGS, CONNECTION_ARGS),
+        "argument_spec": _spec(REGISTRY_ARGS, _CREDENTIAL_ARGS, USER_FILES_ARGS, _LOGIN_ARGS, CONNECTION_ARGS),
         "required_if": [("state", "present", ("username", "docker_config_json"), True)],
         "required_together": [("username", "password")],
         "mutually_exclusive": [("docker_config_json", "username"), ("docker_config_json", "password")],
@@ -94,7 +93,7 @@ def registry_module_kwargs() -> dict[str, Any]:
 
 def info_module_kwargs() -> dict[str, Any]:
     """Keyword arguments for the AnsibleModule of ghcr_auth_info."""
-    return {"argument_spec": _spec(_INFO_ARGS), "supports_check_mode": True}
+    return {"argument_spec": _spec(USER_FILES_ARGS), "supports_check_mode": True}
 
 
-__all__ = ("CONNECTION_ARGS", "REGISTRY_ARGS", "info_module_kwargs", "login_module_kwargs", "registry_module_kwargs")
+__all__ = ("CONNECTION_ARGS", "REGISTRY_ARGS", "USER_FILES_ARGS", "info_module_kwargs", "login_module_kwargs", "registry_module_kwargs")

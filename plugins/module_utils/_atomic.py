@@ -24,7 +24,7 @@ import posixpath
 import stat
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, UnsafePathError
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account
@@ -36,8 +36,7 @@ _MAX_LINKS = 40
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-@dataclass
-class _Step:
+class _Step(NamedTuple):
     path: str
     fd: int
 
@@ -229,6 +228,19 @@ def open_target(path: str, account: Account, *, create_dirs: bool) -> TargetFile
     return TargetFile(path, dir_step, name, account, guard)
 
 
+def read_file(path: str, account: Account, with_status: bool = False):
+    """The bytes of the auth file at ``path`` (read under the same rules as a write), or None when it does not exist.
+
+    With ``with_status``, ``(bytes, os.stat_result)``, or ``(None, None)``.
+    """
+    target = open_target(path, account, create_dirs=False)
+    found: tuple[bytes | None, os.stat_result | None] = (None, None)
+    if target is not None:
+        with target:
+            found = target.read()
+    return found if with_status else found[0]
+
+
 class _Walker:
     """Resolves a path component by component, following links, creating missing directories if asked."""
 
@@ -355,4 +367,4 @@ def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
         return None
 
 
-__all__ = ("NEW_DIR_MODE", "NEW_FILE_MODE", "TargetFile", "open_target")
+__all__ = ("NEW_DIR_MODE", "NEW_FILE_MODE", "TargetFile", "open_target", "read_file")

@@ -5,133 +5,232 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""Pure logic for Docker ``config.json`` and containers ``auth.json`` files: keys, entries, parsing, merging."""
+"""The one model of Docker ``config.json`` and ``containers-auth.json`` files (pure: no I/O).
+
+``AuthFile.parse`` reads a file as strictly as the Go clients do (Docker, and containers/image for Podman,
+Skopeo and Buildah), ``resolve`` answers "which credential would this client use for that registry",
+``with_entry``/``without_entry`` return the document with a credential added or removed by the client's own
+matching rules, and ``redacted`` is the view a diff may show. Go's ``encoding/json`` matches field names in
+any letter case, so every known field is found that way; values we do not touch are written back as they were
+read (numbers keep their original text).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import hashlib
 import json
 import re
+from typing import Any, NamedTuple
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, DOCKER_HUB_HOSTS, PODMAN, Registry
 
-DOCKER = "docker"
-PODMAN = "podman"
-ENGINES = (DOCKER, PODMAN)
-
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_DOCKER_KEY = "https://index.docker.io/v1/"
-_DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
-
-# Entry fields that carry a secret: shown only as fingerprints.
-SECRET_FIELDS = ("auth", "password", "identitytoken", "registrytoken")
-
-_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
-_HOST_RE = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?$")
-_PATH_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_SCHEME_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
-_API_ROOTS = ("v1", "v2")
+MAX_DEPTH = 64  # real auth files nest 4 levels; deeper documents are refused
+_UNCHANGED = "it was left unchanged: fix or remove it"
 
 
-def normalize_registry(value: str) -> str:
-    """Canonical ``host[:port][/namespace...]`` form of a registry given as a host, key or URL.
-
-    A scheme and trailing slashes are dropped, the host is lower-cased, an API root (``/v1``, ``/v2``)
-    after a URL is dropped, and every Docker Hub alias becomes ``docker.io``.
-    """
-    text = value if isinstance(value, str) else ""
-    if not text:
-        raise InputError("registry must not be empty: give a host such as ghcr.io or registry.example.com:5000.")
-    if any(char.isspace() for char in text):
-        raise InputError(f"registry {text!r} contains whitespace: give a host such as ghcr.io.")
-    had_scheme = False
-    match = _SCHEME_RE.match(text)
-    if match:
-        if match.group("scheme").lower() not in ("http", "https"):
-            raise InputError(f"registry {text!r} has the scheme {match.group('scheme')!r}: only http:// and https:// may be given.")
-        text = text[match.end():]
-        had_scheme = True
-    text = text.rstrip("/")
-    host, _sep, path = text.partition("/")
-    host = host.lower()
-    if not _HOST_RE.match(host) or not _port_in_range(host):
-        raise InputError(f"registry {value!r} is malformed: {host!r} is not a host name or address with an optional :port.")
-    if had_scheme and path in _API_ROOTS:
-        path = ""
-    if host in _DOCKER_HUB_HOSTS and path in ("", *_API_ROOTS):
-        return DOCKER_HUB
-    if path:
-        _check_namespace(value, path)
-        return f"{host}/{path}"
-    return host
+# --------------------------------------------------------------------------- JSON exactly as Go reads it
 
 
-def _port_in_range(host: str) -> bool:
-    match = _HOST_RE.match(host)
-    port = match.group("port") if match else None
-    return port is None or 0 < int(port) < 65536
+class RawNumber:
+    """A JSON number kept as the text it was written in, so that writing it back changes nothing."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawNumber) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"RawNumber({self.text!r})"
 
 
-def _check_namespace(value: str, path: str) -> None:
-    for component in path.split("/"):
-        if not _PATH_COMPONENT_RE.match(component):
-            raise InputError(
-                f"registry {value!r} is malformed: the namespace part {component!r} must be lower-case letters, digits and"
-                " single separators (., _, __ or -), with no tag or digest."
-            )
+class _Refused(ValueError):
+    pass
 
 
-def registry_host(registry: str) -> str:
-    """The host part of a canonical registry (what credential helpers are keyed by)."""
-    return registry.partition("/")[0]
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Refused(f"the key {key!r} appears twice in one object (the clients keep only one of them): remove the duplicate")
+        seen[key] = value
+    return seen
 
 
-def is_namespaced(registry: str) -> bool:
-    return "/" in registry
+def _refuse_constant(name: str) -> None:
+    raise _Refused(f"it holds {name}, which is not JSON and which Docker and Podman refuse")
 
 
-def file_key(registry: str, engine: str) -> str:
-    """The ``auths`` key each engine writes and reads for a canonical registry."""
-    if engine == DOCKER:
-        if is_namespaced(registry):
-            raise InputError(
-                f"registry {registry!r} names a namespace, but Docker keeps one credential per registry host"
-                f" (it would use a namespaced key for all of {registry_host(registry)}): use registry={registry_host(registry)}"
-                " for Docker, or engines=[podman] for a per-namespace credential."
-            )
-        return DOCKER_HUB_DOCKER_KEY if registry == DOCKER_HUB else registry
-    return registry
+def load_json(data: bytes, path: str) -> Any:
+    """The JSON value of ``data``; anything the Go clients would read differently is an AuthFileError."""
+    if not data.strip():
+        raise AuthFileError(f"{path} is empty, which Docker and Podman cannot parse; {_UNCHANGED}.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AuthFileError(f"{path} is not UTF-8 text (byte {exc.start}); {_UNCHANGED}.") from None
+    try:
+        value = json.loads(
+            text, object_pairs_hook=_unique_object, parse_float=RawNumber, parse_int=RawNumber, parse_constant=_refuse_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise AuthFileError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); {_UNCHANGED}.") from None
+    except _Refused as exc:
+        raise AuthFileError(f"{path}: {exc}; {_UNCHANGED}.") from None
+    except RecursionError:
+        raise AuthFileError(f"{path} nests objects or arrays more than {MAX_DEPTH} levels deep; {_UNCHANGED}.") from None
+    problem = _odd_value(value, 0)
+    if problem:
+        raise AuthFileError(f"{path} {problem}; {_UNCHANGED}.")
+    return value
 
 
-def key_host(key: str) -> str:
-    """The registry host a stored key applies to, read the way Docker reads keys (scheme and path dropped)."""
-    text = key
-    match = _SCHEME_RE.match(text)
-    if match:
-        text = text[match.end():]
-    host = text.partition("/")[0].lower()
-    return DOCKER_HUB if host in _DOCKER_HUB_HOSTS else host
+def _odd_value(value: Any, depth: int) -> str | None:
+    """What keeps a parsed value from being written back as the clients read it: depth, lone surrogates."""
+    if depth > MAX_DEPTH:
+        return f"nests objects or arrays more than {MAX_DEPTH} levels deep"
+    if isinstance(value, str):
+        return None if _is_text(value) else f"holds a lone UTF-16 surrogate escape in {_excerpt(value)}, which the clients read as U+FFFD"
+    items: Any = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and not _is_text(key):
+            return f"holds a lone UTF-16 surrogate escape in the key {_excerpt(key)}, which the clients read as U+FFFD"
+        problem = _odd_value(item, depth + 1)
+        if problem:
+            return problem
+    return None
 
 
-def _matching_keys(auths: dict, key: str, engine: str, removing: bool) -> list[str]:
-    """Keys other than ``key`` that a client would also read for it.
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
-    Always the ``http(s)://`` spellings of a host key; when removing from a Docker file, also the
-    namespaced keys of that host, because Docker applies them to the whole host.
-    """
-    if is_namespaced(key) and not _SCHEME_RE.match(key):
-        return []
-    host = key_host(key)
-    found = []
-    for other in auths:
-        if other == key or key_host(other) != host:
+
+def _excerpt(value: str) -> str:
+    return repr(value.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")[:40])
+
+
+def dump_json(value: Any, indent: str | None, level: int = 0) -> str:
+    """JSON text laid out like Go's ``MarshalIndent`` (``indent`` None: compact); numbers keep their text."""
+    if isinstance(value, RawNumber):
+        return value.text
+    if isinstance(value, dict) and value:
+        items = [f"{json.dumps(key, ensure_ascii=False)}:{' ' if indent is not None else ''}{dump_json(item, indent, level + 1)}"
+                 for key, item in value.items()]
+        return _container("{", items, "}", indent, level)
+    if isinstance(value, list) and value:
+        return _container("[", [dump_json(item, indent, level + 1) for item in value], "]", indent, level)
+    if isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _container(opening: str, items: list[str], closing: str, indent: str | None, level: int) -> str:
+    if indent is None:
+        return opening + ",".join(items) + closing
+    inner = "\n" + indent * (level + 1)
+    return opening + inner + ("," + inner).join(items) + "\n" + indent * level + closing
+
+
+def go_fold(name: str) -> str:
+    """The form in which Go's ``encoding/json`` compares a JSON key with a field name (any letter case)."""
+    return "".join(_fold_char(char) for char in name)
+
+
+def _fold_char(char: str) -> str:
+    if char.isascii():
+        return char.upper()
+    lower = char.lower()
+    lower = lower if len(lower) == 1 else char
+    upper = lower.upper()
+    return upper if len(upper) == 1 else lower
+
+
+# --------------------------------------------------------------------------- what each client reads
+
+_DOCKER_ENTRY = {go_fold(name): name for name in ("auth", "username", "password", "email", "serveraddress", "identitytoken", "registrytoken")}
+_PODMAN_ENTRY = {go_fold(name): name for name in ("auth", "identitytoken")}
+_PROXY_FIELDS = {go_fold(name): name for name in ("httpProxy", "httpsProxy", "noProxy", "ftpProxy", "allProxy")}
+# docker/cli cli/config/configfile/file.go, type ConfigFile: the JSON type of every field Docker decodes.
+DOCKER_FIELDS: dict[str, tuple[str, str]] = {
+    go_fold(name): (name, kind)
+    for name, kind in (
+        ("auths", "entries"), ("HttpHeaders", "string_map"), ("credsStore", "string"), ("credHelpers", "string_map"),
+        ("psFormat", "string"), ("imagesFormat", "string"), ("networksFormat", "string"), ("pluginsFormat", "string"),
+        ("volumesFormat", "string"), ("statsFormat", "string"), ("detachKeys", "string"), ("serviceInspectFormat", "string"),
+        ("servicesFormat", "string"), ("tasksFormat", "string"), ("secretFormat", "string"), ("configFormat", "string"),
+        ("nodesFormat", "string"), ("pruneFilters", "strings"), ("proxies", "proxies"), ("currentContext", "string"),
+        ("cliPluginsExtraDirs", "strings"), ("plugins", "plugins"), ("aliases", "string_map"), ("features", "string_map"),
+    )
+}
+# containers/image pkg/docker/config/config.go, type dockerConfigFile.
+_PODMAN_FIELDS = {go_fold(name): (name, kind) for name, kind in (("auths", "entries"), ("credHelpers", "string_map"))}
+_AUTHS, _HELPERS, _STORE = go_fold("auths"), go_fold("credHelpers"), go_fold("credsStore")
+
+
+def _fields_of(engine: str) -> dict[str, tuple[str, str]]:
+    return DOCKER_FIELDS if engine == DOCKER else _PODMAN_FIELDS
+
+
+def _spelling(obj: dict, fold: str) -> str | None:
+    """The key of ``obj`` that Go would decode into the field folded as ``fold``."""
+    return next((key for key in obj if go_fold(key) == fold), None)
+
+
+def _check_fields(obj: dict, known: dict[str, Any], where: str) -> None:
+    """Refuse two spellings of one field: Go would merge or overwrite them in an order we cannot keep."""
+    seen: dict[str, str] = {}
+    for key in obj:
+        fold = go_fold(key)
+        if fold in known:
+            if fold in seen:
+                raise _Refused(f"{where} has both {seen[fold]!r} and {key!r}, which the clients read as one field: keep one")
+            seen[fold] = key
+
+
+def _check_kind(value: Any, kind: str, where: str, engine: str) -> None:
+    """Refuse a value of a known field that the client's decoder would reject (then it ignores the whole file)."""
+    if value is None:
+        return
+    wrong = f"{where} must be {{}}, so the clients cannot read the file"
+    if kind == "string" and not isinstance(value, str):
+        raise _Refused(wrong.format("a string"))
+    if kind == "strings" and not (isinstance(value, list) and all(item is None or isinstance(item, str) for item in value)):
+        raise _Refused(wrong.format("a list of strings"))
+    if kind in ("string_map", "entries", "proxies", "plugins") and not isinstance(value, dict):
+        raise _Refused(wrong.format("an object"))
+    if kind == "string_map" and not all(item is None or isinstance(item, str) for item in value.values()):
+        raise _Refused(wrong.format("an object of strings"))
+    nested = {"entries": _DOCKER_ENTRY if engine == DOCKER else _PODMAN_ENTRY, "proxies": _PROXY_FIELDS, "plugins": None}.get(kind, {})
+    if nested == {}:
+        return
+    for key, item in value.items():
+        inner = f"{where}[{key!r}]"
+        if item is None:
             continue
-        if _SCHEME_RE.match(other) or (removing and engine == DOCKER):
-            found.append(other)
-    return found
+        if not isinstance(item, dict):
+            raise _Refused(wrong.format("an object of objects"))
+        if nested is None:
+            _check_kind(item, "string_map", inner, engine)
+            continue
+        _check_fields(item, nested, inner)
+        for field, field_value in item.items():
+            if go_fold(field) in nested:
+                _check_kind(field_value, "string", f"{inner}[{field!r}]", engine)
+
+
+# --------------------------------------------------------------------------- credentials inside entries
 
 
 def encode_auth(username: str, secret: str) -> str:
@@ -139,23 +238,324 @@ def encode_auth(username: str, secret: str) -> str:
     return base64.b64encode(f"{username}:{secret}".encode()).decode("ascii")
 
 
+def decode_auth_bytes(value: str) -> tuple[bytes, bytes]:
+    """``(username, secret)`` of an ``auth`` value as Go decodes it (line breaks ignored, padding required).
+
+    Raises ValueError for what is not base64 or has no ``:``; the username may be empty here.
+    """
+    compact = value.replace("\r", "").replace("\n", "")
+    if not re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", compact) or len(compact) % 4:
+        raise ValueError("not padded standard base64")
+    try:
+        decoded = base64.b64decode(compact.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeError) as exc:
+        raise ValueError("not padded standard base64") from exc
+    username, sep, secret = decoded.partition(b":")
+    if not sep:
+        raise ValueError("not of the form username:secret")
+    return username, secret.strip(b"\x00")
+
+
 def decode_auth(value: str) -> tuple[str, str]:
-    """Split an ``auth`` value into username and secret; raises ValueError where Docker would refuse it."""
+    """Username and secret of an ``auth`` value; ValueError where Docker would refuse it."""
     if not isinstance(value, str):
         raise ValueError("not a string")
+    username, secret = decode_auth_bytes(value)
+    if not username:
+        raise ValueError("of the form ':secret', with an empty username")
     try:
-        decoded = base64.b64decode(value.encode("ascii"), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeError) as exc:
-        raise ValueError("not padded standard base64 of UTF-8 text") from exc
-    username, sep, secret = decoded.partition(":")
-    if not sep or not username:
-        raise ValueError("not of the form username:secret")
-    return username, secret.strip("\x00")
+        return username.decode("utf-8"), secret.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text once decoded") from None
 
 
 def fingerprint(secret: str) -> str:
     """A short, non-reversible name for a secret, so that a change is visible and nothing leaks."""
-    return f"sha256:{hashlib.sha256(secret.encode()).hexdigest()[:12]}"
+    return f"sha256:{hashlib.sha256(secret.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+
+
+def field_value(entry: dict, name: str) -> Any:
+    """The value of field ``name`` of an object, found as Go finds it (any letter case); None when absent."""
+    key = _spelling(entry, go_fold(name))
+    return entry[key] if key is not None else None
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+class Resolution(NamedTuple):
+    """What one client finds in one file for a registry.
+
+    ``source`` is ``helper`` (ask ``helper``), ``entry`` (``username``/``secret`` from the ``key`` entry),
+    ``token`` (Docker sends the entry's ``identitytoken`` or ``registrytoken``, which nothing here can prove),
+    ``none`` (the client sends no credential from this file; ``key`` names an empty entry that stopped the
+    search, if any) or ``broken`` (the client fails; ``problem`` says why).
+    """
+
+    source: str
+    key: str | None = None
+    helper: str | None = None
+    setting: str | None = None
+    username: str | None = None
+    secret: str | None = None
+    problem: str | None = None
+
+
+def docker_hostname(key: str) -> str:
+    """What Docker's ``ConvertToHostname`` makes of an ``auths`` key: scheme, user info and path dropped."""
+    if "://" in key:
+        authority = key.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        host = authority.rpartition("@")[2]
+        if host:
+            return _docker_join(host)
+    return key.partition("/")[0]
+
+
+def _docker_join(host: str) -> str:
+    if host.startswith("["):
+        address, _sep, rest = host[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+        return f"[{address}]:{port}" if port else address
+    name, sep, port = host.rpartition(":")
+    if sep and host.count(":") == 1:
+        return f"{name}:{port}" if port else name
+    return host
+
+
+def podman_hostname(key: str) -> str:
+    """What containers/image's ``normalizeAuthFileKey`` makes of a key: a URL's scheme and path dropped, Hub aliases joined."""
+    stripped = key[len("http://"):] if key.startswith("http://") else key[len("https://"):] if key.startswith("https://") else key
+    if stripped != key:
+        stripped = stripped.partition("/")[0]
+    return "index.docker.io" if stripped in DOCKER_HUB_HOSTS else stripped
+
+
+def _podman_lookup_order(registry: Registry) -> list[str]:
+    parts = registry.name.split("/")
+    return ["/".join(parts[:count]) for count in range(len(parts), 0, -1)]
+
+
+class AuthFile:
+    """One parsed auth file, read by the rules of ``engine`` (a Docker ``config.json`` is also read by Podman)."""
+
+    def __init__(self, tree: dict, engine: str, path: str, indent: str | None = "\t", newline: bool = False) -> None:
+        self.tree = tree
+        self.engine = engine
+        self.path = path
+        self.indent = indent
+        self.newline = newline
+
+    # ------------------------------------------------------------------ parsing and writing
+
+    @classmethod
+    def parse(cls, data: bytes | None, path: str, engine: str) -> AuthFile:
+        """Parse strictly; ``None`` (no file) is an empty document. Raises AuthFileError naming the file and the fix."""
+        if data is None:
+            return cls({}, engine, path)
+        tree = load_json(data, path)
+        if not isinstance(tree, dict):
+            raise AuthFileError(f"{path} does not hold a JSON object; {_UNCHANGED}.")
+        try:
+            _check_fields(tree, _fields_of(engine), "the file")
+            for fold, (name, kind) in _fields_of(engine).items():
+                key = _spelling(tree, fold)
+                if key is not None:
+                    _check_kind(tree[key], kind, repr(key) if key == name else f"{key!r} (read as {name!r})", engine)
+        except _Refused as exc:
+            raise AuthFileError(f"{path}: {exc}; {_UNCHANGED}.") from None
+        text = data.decode("utf-8")
+        match = re.search(r"\n([ \t]+)\S", text)
+        return cls(tree, engine, path, match.group(1) if match else None, text.endswith("\n"))
+
+    def serialize(self) -> bytes:
+        """The bytes to write; refuses a Docker file that Docker could not load (it would drop every credential)."""
+        problem = self.load_problem()
+        if problem:
+            raise AuthFileError(f"{self.path} cannot be written: {problem}. Fix or remove that entry; nothing was written.")
+        return (dump_json(self.tree, self.indent) + ("\n" if self.newline else "")).encode("utf-8")
+
+    def load_problem(self) -> str | None:
+        """Why Docker would refuse to load this file and fall back to an empty configuration, if it would."""
+        if self.engine != DOCKER:
+            return None
+        for key, entry in self.auths.items():
+            value = field_value(entry, "auth") if isinstance(entry, dict) else None
+            if value:
+                try:
+                    username, _secret = decode_auth_bytes(value)
+                except ValueError as exc:
+                    return f"the 'auth' value of the entry {key!r} is {exc}, so Docker refuses the whole file"
+                if not username:
+                    return f"the 'auth' value of the entry {key!r} has an empty username, so Docker refuses the whole file"
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AuthFile) and other.tree == self.tree
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------ known fields
+
+    @property
+    def auths(self) -> dict:
+        key = _spelling(self.tree, _AUTHS)
+        return (self.tree[key] if key is not None else None) or {}
+
+    @property
+    def cred_helpers(self) -> dict:
+        key = _spelling(self.tree, _HELPERS)
+        return (self.tree[key] if key is not None else None) or {}
+
+    @property
+    def creds_store(self) -> str:
+        key = _spelling(self.tree, _STORE) if self.engine == DOCKER else None
+        return (self.tree[key] if key is not None else None) or ""
+
+    def helper_for(self, registry: Registry) -> tuple[str, str] | None:
+        """``(helper name, the setting that chose it)`` when the client sends ``registry`` to a credential helper.
+
+        Docker looks ``credHelpers`` up by its key (an empty name there means the file itself), then falls back
+        to ``credsStore``; containers/image reads only ``credHelpers``, by host, and ignores ``credsStore``.
+        """
+        helpers = self.cred_helpers
+        if self.engine == DOCKER:
+            key = registry.whole().key(DOCKER)
+            if key in helpers:
+                return (helpers[key], f"credHelpers[{key!r}]") if helpers[key] else None
+            return (self.creds_store, "credsStore") if self.creds_store else None
+        if registry.host in helpers:
+            return helpers[registry.host] or "", f"credHelpers[{registry.host!r}]"
+        return None
+
+    # ------------------------------------------------------------------ which credential a client uses
+
+    def resolve(self, registry: Registry, engine: str | None = None) -> Resolution:
+        """What ``engine`` (default: the file's own) uses for ``registry`` from this file alone.
+
+        Docker: the load check, ``credHelpers``/``credsStore``, the exact key, then any key of the same host.
+        containers/image: ``credHelpers`` by host, the most specific namespace key down to the host (the first
+        key present ends the search, even when empty), then any key of the same host after URL normalisation.
+        """
+        engine = engine or self.engine
+        problem = self.load_problem() if engine == DOCKER else None
+        if problem:
+            return Resolution("broken", problem=f"Docker cannot load {self.path}: {problem}")
+        helper = AuthFile(self.tree, engine, self.path).helper_for(registry)
+        if helper:
+            if not helper[0]:
+                return Resolution("broken", setting=helper[1], problem=f"{self.path}: {helper[1]} names no helper")
+            return Resolution("helper", helper=helper[0], setting=helper[1])
+        auths = self.auths
+        if engine == DOCKER:
+            key = registry.whole().key(DOCKER)
+            if key in auths:
+                return self.entry(key, engine)
+            return self._fallback([other for other in auths if docker_hostname(other) == key], registry, engine)
+        for key in _podman_lookup_order(registry):
+            if key in auths:
+                return self.entry(key, engine)
+        wanted = podman_hostname(registry.host)
+        return self._fallback([other for other in auths if podman_hostname(other) == wanted], registry, engine)
+
+    def _fallback(self, keys: list[str], registry: Registry, engine: str) -> Resolution:
+        found = [self.entry(key, engine) for key in keys]
+        if len({(item.source, item.username, item.secret) for item in found}) > 1:
+            names = ", ".join(repr(key) for key in keys)
+            return Resolution("broken", problem=f"{self.path} has several entries for {registry.host} ({names}) and {engine} picks one of them at random")
+        if len(found) > 1:  # the same credential under several keys: which key the client reads is left to chance
+            return Resolution(found[0].source, username=found[0].username, secret=found[0].secret)
+        return found[0] if found else Resolution("none")
+
+    def entry(self, key: str, engine: str | None = None) -> Resolution:
+        """What the entry under ``key`` gives ``engine`` (default: the file's own), judged alone."""
+        engine = engine or self.engine
+        entry = self.auths.get(key) or {}
+        value = field_value(entry, "auth")
+        if value:
+            try:
+                username, secret = decode_auth_bytes(value)
+            except ValueError as exc:
+                if engine == PODMAN and "username:secret" in str(exc):
+                    return Resolution("none", key=key)  # containers/image skips it, as Docker's helper placeholders
+                return Resolution("broken", key=key, problem=f"{self.path}: the 'auth' value of the entry {key!r} is {exc}")
+            return Resolution("entry", key=key, username=username.decode("utf-8", "replace"), secret=secret.decode("utf-8", "replace"))
+        if engine == DOCKER:
+            username, secret = field_value(entry, "username"), field_value(entry, "password")
+            if username or secret:
+                return Resolution("entry", key=key, username=username or "", secret=secret or "")
+            if field_value(entry, "identitytoken") or field_value(entry, "registrytoken"):
+                return Resolution("token", key=key)
+        return Resolution("none", key=key)
+
+    # ------------------------------------------------------------------ changing the document
+
+    def matching_keys(self, registry: Registry, removing: bool) -> list[str]:
+        """Every key a client of this file would use for ``registry`` instead of, or besides, its own key.
+
+        For a whole registry: every ``http(s)://`` spelling and Docker Hub alias, by Docker's and by
+        containers/image's matching (Podman reads Docker's file too); when removing from a Docker file, also
+        the namespaced keys of the host, which Docker applies to the whole host. A namespace has only its key.
+        """
+        own = registry.key(self.engine)
+        if registry.is_namespaced:
+            return [own] if own in self.auths else []
+        hub = podman_hostname(registry.host)
+        found = []
+        for key in self.auths:
+            same = key == own or podman_hostname(key) == hub
+            if self.engine == DOCKER and docker_hostname(key) == own:
+                same = same or removing or "://" in key
+            if same:
+                found.append(key)
+        return found
+
+    def with_entry(self, registry: Registry, entry: dict) -> AuthFile:
+        """A copy where ``registry``'s key holds exactly ``entry`` and no other spelling of it remains."""
+        key = registry.key(self.engine)
+        tree = _copy(self.tree)
+        auths_key = _spelling(tree, _AUTHS) or "auths"
+        if not isinstance(tree.get(auths_key), dict):
+            tree[auths_key] = {}
+        auths = tree[auths_key]
+        for other in self.matching_keys(registry, removing=False):
+            if other != key:
+                del auths[other]
+        auths[key] = entry
+        return AuthFile(tree, self.engine, self.path, self.indent, self.newline)
+
+    def without_entry(self, registry: Registry) -> AuthFile:
+        """A copy with every key a client of this file would read for ``registry`` removed."""
+        keys = self.matching_keys(registry, removing=True)
+        if not keys:
+            return self
+        tree = _copy(self.tree)
+        auths = tree[_spelling(tree, _AUTHS)]
+        for key in keys:
+            del auths[key]
+        return AuthFile(tree, self.engine, self.path, self.indent, self.newline)
+
+    def holds(self, registry: Registry) -> bool:
+        """Whether any entry (even an empty helper placeholder) would be read for ``registry``."""
+        return bool(self.matching_keys(registry, removing=True))
+
+    # ------------------------------------------------------------------ what a diff may show
+
+    def redacted(self) -> str:
+        """The document as a diff may show it: key names, user names and harmless settings; secrets as fingerprints."""
+        from ansible_collections.fleet.ghcr.plugins.module_utils._redaction import redacted_text  # only diff mode needs it
+
+        return redacted_text(self.tree, self.indent)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+# --------------------------------------------------------------------------- credentials given to the module
 
 
 def check_username(username: str | None) -> str:
@@ -168,211 +568,20 @@ def check_username(username: str | None) -> str:
     return username
 
 
-def check_secret(secret: str | None) -> tuple[str, list[str]]:
-    """The secret with surrounding whitespace removed, and any warnings about it."""
-    warnings = []
-    stripped = (secret or "").strip()
-    if stripped != (secret or ""):
-        warnings.append("Removed whitespace around the password (a trailing newline from a file or prompt is common); the token itself is unchanged.")
-    if not stripped:
-        raise InputError("password (token) must not be empty: give the personal access token, for example from the vault-encrypted ghcr_pat.")
-    if any(char.isspace() or not char.isprintable() for char in stripped):
-        raise InputError("password (token) contains whitespace or control characters inside it: check that the whole token and nothing else was given.")
-    return stripped, warnings
-
-
-def parse_document(data: bytes, path: str) -> dict:
-    """Parse an auth file strictly; anything a client could misread is an error, never an empty config."""
-    unchanged = "it was left unchanged: fix or remove it"
-    if not data.strip():
-        raise AuthFileError(f"{path} is empty, which Docker and Podman cannot parse; {unchanged}.")
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise AuthFileError(f"{path} is not UTF-8 text (byte {exc.start}); {unchanged}.") from None
-    except json.JSONDecodeError as exc:
-        raise AuthFileError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); {unchanged}.") from None
-    _check_shape(doc, path, unchanged)
-    return doc
-
-
-def _check_shape(doc: object, path: str, unchanged: str) -> None:
-    if not isinstance(doc, dict):
-        raise AuthFileError(f"{path} does not hold a JSON object; {unchanged}.")
-    auths = doc.get("auths", {})
-    if not isinstance(auths, dict) or not all(isinstance(entry, dict) for entry in auths.values()):
-        raise AuthFileError(f"{path}: 'auths' must be an object of objects; {unchanged}.")
-    helpers = doc.get("credHelpers", {})
-    if not isinstance(helpers, dict) or not all(isinstance(name, str) for name in helpers.values()):
-        raise AuthFileError(f"{path}: 'credHelpers' must map registries to helper names; {unchanged}.")
-    if not isinstance(doc.get("credsStore", ""), str):
-        raise AuthFileError(f"{path}: 'credsStore' must be a helper name; {unchanged}.")
-
-
-def detect_style(data: bytes | None) -> tuple[str | None, bool]:
-    """The indentation and trailing newline of an existing file, so that a rewrite keeps its look.
-
-    New files get what Docker and Podman write themselves: tab indentation and no trailing newline.
-    """
-    if not data:
-        return "\t", False
-    text = data.decode("utf-8", "replace")
-    match = re.search(r"\n([ \t]+)\S", text)
-    return (match.group(1) if match else None), text.endswith("\n")
-
-
-def serialize(doc: dict, style: tuple[str | None, bool] = ("\t", False)) -> bytes:
-    indent, trailing_newline = style
-    separators = (",", ": ") if indent is not None else (",", ":")
-    text = json.dumps(doc, indent=indent, separators=separators, ensure_ascii=False)
-    return (text + ("\n" if trailing_newline else "")).encode("utf-8")
-
-
-def helper_for(doc: dict | None, registry: str, engine: str) -> tuple[str, str] | None:
-    """``(helper name, the setting that chose it)`` if the file sends this registry to a credential helper.
-
-    Docker looks up ``credHelpers`` by its key, then falls back to ``credsStore``; containers/image
-    reads only ``credHelpers``, by host.
-    """
-    if not doc:
-        return None
-    helpers = doc.get("credHelpers") or {}
-    if engine == DOCKER:
-        key = file_key(registry, DOCKER)
-        if helpers.get(key):
-            return helpers[key], f"credHelpers[{key!r}]"
-        if doc.get("credsStore"):
-            return doc["credsStore"], "credsStore"
-        return None
-    host = registry_host(registry)
-    if helpers.get(host):
-        return helpers[host], f"credHelpers[{host!r}]"
-    return None
-
-
-def entry_for(username: str, secret: str) -> dict:
-    return {"auth": encode_auth(username, secret)}
-
-
-def with_entry(doc: dict | None, key: str, entry: dict, engine: str) -> dict:
-    """A copy of ``doc`` where ``key`` holds exactly ``entry`` and no ``http(s)://`` spelling of it remains.
-
-    Every other top-level key and every other entry is kept as it was, in its place.
-    """
-    new = copy.deepcopy(doc) if doc else {}
-    auths = new.setdefault("auths", {})
-    for other in _matching_keys(auths, key, engine, removing=False):
-        del auths[other]
-    auths[key] = entry
-    return new
-
-
-def without_entry(doc: dict | None, key: str, engine: str) -> dict | None:
-    """A copy of ``doc`` with ``key`` and every key a client would read in its place removed."""
-    if doc is None:
-        return None
-    new = copy.deepcopy(doc)
-    auths = new.get("auths")
-    if isinstance(auths, dict):
-        for other in [key, *_matching_keys(auths, key, engine, removing=True)]:
-            auths.pop(other, None)
-    return new
-
-
-def holds_entry(doc: dict | None, key: str, engine: str) -> bool:
-    """Whether a client would find an entry for ``key`` in this document (even an empty helper placeholder)."""
-    if not doc:
-        return False
-    return without_entry(doc, key, engine) != doc
-
-
-_URL_PASSWORD_RE = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)(?P<password>[^@/\s]+)(?P<at>@)")
-
-
-def redacted(doc: dict | None) -> dict | None:
-    """A copy fit for a diff: entry secrets, header values and passwords inside URLs become fingerprints.
-
-    Besides ``auths``, a config can hold secrets elsewhere: ``HttpHeaders`` (sent to the daemon) and proxy
-    URLs with credentials (``proxies``).
-    """
-    if doc is None:
-        return None
-    shown = _redact_urls(copy.deepcopy(doc))
-    for entry in (shown.get("auths") or {}).values():
-        for field in SECRET_FIELDS:
-            if isinstance(entry.get(field), str) and entry[field]:
-                entry[field] = fingerprint(entry[field])
-    headers = shown.get("HttpHeaders")
-    if isinstance(headers, dict):
-        shown["HttpHeaders"] = {name: fingerprint(str(value)) for name, value in headers.items()}
-    return shown
-
-
-def _redact_urls(value: object) -> object:
-    if isinstance(value, str):
-        return _URL_PASSWORD_RE.sub(lambda match: match["head"] + fingerprint(match["password"]) + match["at"], value)
-    if isinstance(value, dict):
-        return {key: _redact_urls(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact_urls(item) for item in value]
-    return value
-
-
-def credentials_from_docker_config(blob: str | dict) -> list[tuple[str, str, str]]:
-    """``(registry, username, secret)`` for every ``auths`` entry of a Docker config given as JSON text or a dict."""
-    doc = blob
-    if isinstance(blob, str):
-        try:
-            doc = json.loads(blob)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"docker_config_json is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}).") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("auths"), dict) or not doc["auths"]:
-        raise InputError("docker_config_json must be a Docker config with a non-empty 'auths' object, like ~/.docker/config.json.")
-    return [_credential_of(key, entry) for key, entry in doc["auths"].items()]
-
-
-def _credential_of(key: str, entry: object) -> tuple[str, str, str]:
-    registry = normalize_registry(key)
-    where = f"docker_config_json entry {key!r}"
-    if not isinstance(entry, dict):
-        raise InputError(f"{where} must be an object.")
-    if entry.get("auth"):
-        try:
-            username, secret = decode_auth(entry["auth"])
-        except ValueError as exc:
-            raise InputError(f"{where}: 'auth' is {exc}.") from None
-    elif entry.get("username") and entry.get("password"):
-        username, secret = entry["username"], entry["password"]
-    else:
-        raise InputError(f"{where} holds no credential: it needs 'auth', or 'username' and 'password'.")
-    check_username(username)
-    secret, _warnings = check_secret(secret)
-    return registry, username, secret
-
-
 __all__ = (
-    "DOCKER",
-    "DOCKER_HUB",
-    "ENGINES",
-    "PODMAN",
-    "check_secret",
+    "DOCKER_FIELDS",
+    "MAX_DEPTH",
+    "AuthFile",
+    "RawNumber",
+    "Resolution",
     "check_username",
-    "credentials_from_docker_config",
     "decode_auth",
-    "detect_style",
+    "docker_hostname",
+    "dump_json",
     "encode_auth",
-    "entry_for",
-    "file_key",
+    "field_value",
     "fingerprint",
-    "helper_for",
-    "holds_entry",
-    "is_namespaced",
-    "key_host",
-    "normalize_registry",
-    "parse_document",
-    "redacted",
-    "registry_host",
-    "serialize",
-    "with_entry",
-    "without_entry",
+    "go_fold",
+    "load_json",
+    "podman_hostname",
 )

@@ -9,9 +9,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GhcrError(Exception):
-    """A failure to report to the user as is: the message says what went wrong and what to do."""
+    """A failure to report to the user as is: the message says what went wrong and what to do.
+
+    ``result`` is what the task had done and found up to the failure (at least ``changed``); the entry point
+    returns it beside the message.
+    """
+
+    def __init__(self, message: str, result: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.result: dict[str, Any] = {"changed": False, **(result or {})}
 
 
 class InputError(GhcrError):

@@ -7,7 +7,7 @@
 
 """What a user's auth files hold, and what is wrong with them, without ever returning a secret.
 
-From the object called ``module``, only ``module.params[]`` is used.
+From the ModuleLike object called ``module``, only ``params`` is used.
 """
 
 from __future__ import annotations
@@ -16,35 +16,48 @@ import pwd
 import stat
 from typing import Any
 
-from ansible_collections.fleet.ghcr.plugins.module_utils import _authfile as af
-from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import open_target
+from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import read_file
+from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFile
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
-from ansible_collections.fleet.ghcr.plugins.module_utils._login import FileSpec, file_specs
-from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, lookup_account
+from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import PODMAN, Registry
 
 
-def describe_entries(doc: dict, engine: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The registries a document holds (user names only) and the problems a client would have with them."""
+def describe_entries(document: AuthFile) -> tuple[list[dict[str, Any]], list[str]]:
+    """The registries a document holds (user names only) and the problems its client would have with them.
+
+    Each key is judged by the rules of the file's client: whether a credential helper answers for its registry,
+    whether its own entry decodes, and whether it is the entry the client uses (another spelling may win).
+    """
     entries, problems = [], []
-    for key, entry in (doc.get("auths") or {}).items():
+    load_problem = document.load_problem()
+    if load_problem:
+        problems.append(f"Docker cannot load the file: {load_problem}")
+    for key in document.auths:
         try:
-            registry = af.normalize_registry(key)
+            registry: Registry | None = Registry.parse(key, "key")
         except InputError:
-            registry = key
-        found = {"key": key, "registry": registry, "username": None, "via": "file", "helper": None}
-        helper = af.helper_for(doc, af.registry_host(registry), engine) if not af.is_namespaced(registry) or engine == af.PODMAN else None
+            registry = None
+        found: dict[str, Any] = {"key": key, "registry": registry.name if registry else key, "username": None, "via": "none", "helper": None}
+        resolution = document.resolve(registry) if registry else None
+        helper = document.helper_for(registry) if registry else None
+        own = document.entry(key)
         if helper:
             found.update(via="helper", helper=helper[0])
-        elif entry.get("auth"):
-            try:
-                found["username"] = af.decode_auth(entry["auth"])[0]
-            except ValueError as exc:
-                found["via"] = "broken"
-                problems.append(f"the entry {key!r} is {exc}; Docker refuses the whole file because of it")
-        else:
-            found["via"] = "none"
+        elif own.source == "entry":
+            found.update(via="file", username=own.username)
+        elif own.source == "token":
+            found["via"] = "token"
+        elif own.source == "broken":
+            found["via"] = "broken"
+            if not load_problem:
+                problems.append(own.problem.split(": ", 1)[-1])
+        found["used"] = resolution is not None and resolution.key == key
+        if resolution is not None and resolution.source == "broken" and resolution.key is None and not load_problem:
+            problems.append(resolution.problem)
         entries.append(found)
-    return entries, problems
+    return entries, list(dict.fromkeys(problems))
 
 
 def permission_problems(info, account: Account) -> list[str]:
@@ -69,16 +82,12 @@ def describe_file(spec: FileSpec, account: Account) -> dict[str, Any]:
         "problems": [],
     }
     try:
-        target = open_target(spec.path, account, create_dirs=False)
-        data = info = None
-        if target is not None:
-            with target:
-                data, info = target.read()
+        data, info = read_file(spec.path, account, with_status=True)
         if data is None:
             return report
         report.update(exists=True, mode=f"{stat.S_IMODE(info.st_mode):04o}", owner=_user_name(info.st_uid))
         report["problems"] += permission_problems(info, account)
-        report["registries"], problems = describe_entries(af.parse_document(data, spec.path), spec.engine)
+        report["registries"], problems = describe_entries(AuthFile.parse(data, spec.path, spec.engine))
         report["problems"] += problems
     except (AuthFileError, OSError) as exc:
         report["problems"].append(str(exc))
@@ -90,22 +99,22 @@ def shadowing(files: list[dict[str, Any]]) -> list[dict[str, str]]:
     persistent = {
         entry["registry"]: file["path"]
         for file in files
-        if file["engine"] == af.PODMAN and file["kind"] == "persistent"
+        if file["engine"] == PODMAN and file["kind"] == "persistent"
         for entry in file["registries"]
     }
     found = []
     for file in files:
-        if file["engine"] == af.PODMAN and file["kind"] == "runtime":
+        if file["engine"] == PODMAN and file["kind"] == "runtime":
             for entry in file["registries"]:
                 if entry["registry"] in persistent:
                     found.append({"registry": entry["registry"], "runtime_path": file["path"], "persistent_path": persistent[entry["registry"]]})
     return found
 
 
-def run_info(module) -> dict[str, Any]:
+def run_info(module: ModuleLike) -> dict[str, Any]:
     params = module.params
     account = lookup_account(params["user"])
-    specs = file_specs({**params, "sync_runtime_auth": True}, params["engines"], account)
+    specs = file_specs(params, account, runtime=True)
     files = [describe_file(spec, account) for spec in specs]
     files = [file for file in files if file["exists"] or file["kind"] == "persistent"]
     return {"changed": False, "user": account.name, "files": files, "shadowed": shadowing(files)}

@@ -5,68 +5,40 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""The ghcr_login backend: plan which files to touch, then update each in one locked pass.
+"""The ghcr_login backend: plan every file in memory, then write each in one locked pass.
 
-From the object called ``module``, only the following are used:
- - module.params[]
- - module.check_mode
- - module._diff
- - module.warn(msg: str)
- - module.no_log_values (a set; encoded credentials are added so Ansible masks them too)
- - module.get_bin_path(name: str) -> str | None
+From the ModuleLike object called ``module``, only the following are used: ``params``, ``check_mode``,
+``_diff``, ``warn``, ``no_log_values`` (encoded credentials are added so Ansible masks them too) and
+``get_bin_path``.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import stat
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
-from ansible_collections.fleet.ghcr.plugins.module_utils import _authfile as af
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import NEW_FILE_MODE, TargetFile, open_target
+from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFile, check_username, encode_auth, fingerprint
+from ansible_collections.fleet.ghcr.plugins.module_utils._credential_helper import CredentialHelper, helper_binary
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, GhcrError, HelperError, InputError
-from ansible_collections.fleet.ghcr.plugins.module_utils._helpers import CredentialHelper, helper_binary
-from ansible_collections.fleet.ghcr.plugins.module_utils._paths import (
-    Account,
-    docker_config_path,
-    expand_for,
-    lookup_account,
-    podman_auth_path,
-    podman_runtime_auth_paths,
-)
+from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, PODMAN, Registry
+from ansible_collections.fleet.ghcr.plugins.module_utils._token import clean_token
 
 PRESENT = "present"
 ABSENT = "absent"
 
 
-@dataclass(frozen=True)
-class Credential:
-    registry: str
+class Credential(NamedTuple):
+    registry: Registry
     username: str | None = None
     secret: str | None = None
 
 
-@dataclass(frozen=True)
-class FileSpec:
-    engine: str
-    path: str
-    primary: bool  # created if missing; a runtime file is only touched when it already holds the registry
-
-
-@dataclass
-class Outcome:
-    """What one file's update decided; ``helper_ops`` run before the file is written."""
-
-    doc: dict | None
-    new_doc: dict | None
-    helper_ops: list = field(default_factory=list)
-    helpers_used: list = field(default_factory=list)
-    helper_diffs: list = field(default_factory=list)
-
-
-@dataclass
-class LoginRequest:
+class LoginRequest(NamedTuple):
     state: str
     credentials: list[Credential]
     account: Account
@@ -75,195 +47,170 @@ class LoginRequest:
     backup: bool
 
 
-def build_request(params: dict[str, Any], warn) -> LoginRequest:
+class Plan:
+    """What one file's update decided, computed in memory before any file is written."""
+
+    def __init__(self, spec: FileSpec, data: bytes | None, info: os.stat_result | None, before: AuthFile) -> None:
+        self.spec = spec
+        self.data = data
+        self.info = info
+        self.before = before
+        self.after = before
+        self.new_bytes: bytes | None = None  # None: the content stays as it is
+        self.new_mode: int | None = None
+        self.helper_ops: list[Callable[[], None]] = []
+        self.helpers_used: list[str] = []
+        self.helper_diffs: list[dict] = []
+
+    @property
+    def changes(self) -> bool:
+        return self.new_bytes is not None or self.new_mode is not None or bool(self.helper_ops)
+
+
+def build_request(params: dict[str, Any], warn: Callable[[str], None]) -> LoginRequest:
     """Validate every option before anything is touched; raises InputError with what to fix."""
-    state = params["state"]
     credentials = _credentials(params, warn)
-    engines = params["engines"]
-    if not engines:
-        raise InputError("engines must name at least one of docker and podman.")
-    for credential in credentials:
-        if af.DOCKER in engines:
-            af.file_key(credential.registry, af.DOCKER)
+    if DOCKER in params["engines"]:
+        for credential in credentials:
+            credential.registry.key(DOCKER)
     account = lookup_account(params["user"])
     return LoginRequest(
-        state=state,
+        state=params["state"],
         credentials=credentials,
         account=account,
-        files=file_specs(params, engines, account),
+        files=file_specs(params, account, runtime=params["sync_runtime_auth"]),
         credential_helpers=params["credential_helpers"],
         backup=params["backup"],
     )
 
 
-def _credentials(params: dict[str, Any], warn) -> list[Credential]:
+def _credentials(params: dict[str, Any], warn: Callable[[str], None]) -> list[Credential]:
     if params["state"] == ABSENT:
-        return [Credential(af.normalize_registry(params["registry"]))]
+        if params["docker_config_json"] is not None:
+            raise InputError("docker_config_json is for state=present; to log out, give registry (one task per registry).")
+        return [Credential(Registry.parse(params["registry"]))]
     if params["docker_config_json"] is not None:
-        return [Credential(*found) for found in af.credentials_from_docker_config(params["docker_config_json"])]
-    registry = af.normalize_registry(params["registry"])
-    username = af.check_username(params["username"])
-    secret, warnings = af.check_secret(params["password"])
-    for message in warnings:
-        warn(message)
+        from ansible_collections.fleet.ghcr.plugins.module_utils._docker_config_json import credentials_from_docker_config
+
+        return [Credential(*found) for found in credentials_from_docker_config(params["docker_config_json"])]
+    registry = Registry.parse(params["registry"])
+    username = check_username(params["username"])
+    secret, stripped = clean_token(params["password"], "the password option")
+    if stripped:
+        warn("Removed whitespace around the password (a trailing newline from a file or prompt is common); the token itself is unchanged.")
     return [Credential(registry, username, secret)]
 
 
-def file_specs(params: dict[str, Any], engines: list[str], account: Account) -> list[FileSpec]:
-    specs = []
-    if af.DOCKER in engines:
-        path = params["docker_config_path"]
-        specs.append(FileSpec(af.DOCKER, expand_for(account, path, "docker_config_path") if path else docker_config_path(account), True))
-    if af.PODMAN in engines:
-        path = params["podman_auth_path"]
-        specs.append(FileSpec(af.PODMAN, expand_for(account, path, "podman_auth_path") if path else podman_auth_path(account), True))
-        if params["sync_runtime_auth"]:
-            specs.extend(FileSpec(af.PODMAN, runtime, False) for runtime in podman_runtime_auth_paths(account))
-    return specs
-
-
 class LoginRunner:
-    """Applies a LoginRequest to every planned file; see the module docstring for what ``module`` provides."""
+    """Applies a LoginRequest: every file is read, parsed, changed and serialised before the first is written."""
 
-    def __init__(self, module, request: LoginRequest) -> None:
+    def __init__(self, module: ModuleLike, request: LoginRequest) -> None:
         self.module = module
         self.request = request
-        self.reports: list[dict] = []
+        self.plans: list[Plan] = []
         self.backups: list[str] = []
-        self.diffs: list[dict] = []
+        self._helpers: dict[str, CredentialHelper] = {}
 
     def run(self) -> dict[str, Any]:
-        for spec in self.request.files:
-            self._guarded(self._preflight, spec)
-        for spec in self.request.files:
-            self._guarded(self._process, spec)
+        self.plans = [plan for plan in (self._guarded(self._plan_file, spec) for spec in self.request.files) if plan]
+        if not self.module.check_mode:
+            planned, self.plans = self.plans, []
+            for plan in planned:  # on a failure, the result lists the files written so far
+                self.plans.append(self._guarded(self._write, plan))
         return self.result()
 
-    def _guarded(self, step, spec: FileSpec) -> None:
+    def _guarded(self, step: Callable, item: Any) -> Any:
         """Turn what the kernel refuses into a message that says what to do."""
         try:
-            step(spec)
+            return step(item)
         except OSError as exc:
+            path = item.path if isinstance(item, FileSpec) else item.spec.path
             hint = " Writing another user's files needs root: add become: true." if exc.errno in (errno.EACCES, errno.EPERM) else ""
-            raise AuthFileError(f"Cannot update {spec.path}: {exc.strerror}.{hint}") from None
+            raise AuthFileError(f"Cannot update {path}: {exc.strerror}.{hint}") from None
 
     def result(self) -> dict[str, Any]:
-        registries = [credential.registry for credential in self.request.credentials]
+        registries = [credential.registry.name for credential in self.request.credentials]
         result: dict[str, Any] = {
-            "changed": any(report["action"] != "unchanged" for report in self.reports),
+            "changed": any(plan.changes for plan in self.plans),
             "registry": registries[0] if len(registries) == 1 else None,
             "registries": registries,
-            "auth_files": self.reports,
+            "auth_files": [self._report(plan) for plan in self.plans],
             "backup_files": self.backups,
         }
         if self.module._diff:
-            result["diff"] = self.diffs
+            result["diff"] = [item for plan in self.plans for item in _diffs(plan)]
         return result
 
-    def _preflight(self, spec: FileSpec) -> None:
-        """Resolve and parse every file, and find the helpers they name, so a problem stops the task before any file changes."""
+    # ------------------------------------------------------------------ planning (no writes)
+
+    def _plan_file(self, spec: FileSpec) -> Plan | None:
         target = open_target(spec.path, self.request.account, create_dirs=False)
         if target is None:
-            return
+            return self._plan(spec, None, None) if spec.primary else None
         with target:
-            data, _info = target.read()
-        if data is None:
-            return
-        doc = af.parse_document(data, spec.path)
-        if not self.request.credential_helpers:
-            return
+            data, info = target.read()
+        return self._plan(spec, data, info)
+
+    def _plan(self, spec: FileSpec, data: bytes | None, info: os.stat_result | None) -> Plan | None:
+        before = AuthFile.parse(data, spec.path, spec.engine)
+        if not spec.primary and not any(before.holds(credential.registry) for credential in self.request.credentials):
+            return None
+        plan = Plan(spec, data, info, before)
         for credential in self.request.credentials:
-            helper = af.helper_for(doc, credential.registry, spec.engine)
-            if helper and (spec.primary or af.holds_entry(doc, af.file_key(credential.registry, spec.engine), spec.engine)):
-                self._helper(helper[0], spec, helper[1])
-
-    def _process(self, spec: FileSpec) -> None:
-        creating = not self.module.check_mode and spec.primary and self.request.state == PRESENT
-        target = open_target(spec.path, self.request.account, create_dirs=creating)
-        if target is None:
-            self._plan_without_file(spec)
-            return
-        with target:
-            if self.module.check_mode:
-                self._update(spec, target)
-            else:
-                with target.locked():
-                    self._update(spec, target)
-
-    def _plan_without_file(self, spec: FileSpec) -> None:
-        """A directory on the way is missing: in check mode, report what would be created."""
-        if not spec.primary:
-            return
-        outcome = self._decide(spec, None)
-        action = "created" if outcome.new_doc is not None and self.request.state == PRESENT else "unchanged"
-        self._report(spec, action, outcome)
-        self._add_diff(spec, outcome, None)
-
-    def _update(self, spec: FileSpec, target: TargetFile) -> None:
-        data, info = target.read()
-        doc = af.parse_document(data, spec.path) if data is not None else None
-        keys = [af.file_key(credential.registry, spec.engine) for credential in self.request.credentials]
-        if not spec.primary and not any(af.holds_entry(doc, key, spec.engine) for key in keys):
-            return
-        outcome = self._decide(spec, doc)
-        content_changes = outcome.new_doc != doc and outcome.new_doc is not None
-        new_mode = self._mode_for(spec, info, outcome)
-        action = self._action(info, content_changes or new_mode is not None, bool(outcome.helper_ops))
-        if not self.module.check_mode:
-            self._apply(target, data, info, outcome, content_changes, new_mode)
-        self._report(spec, action, outcome)
-        self._add_diff(spec, outcome, data)
-
-    def _decide(self, spec: FileSpec, doc: dict | None) -> Outcome:
-        outcome = Outcome(doc=doc, new_doc=doc)
-        for credential in self.request.credentials:
-            helper = af.helper_for(doc, credential.registry, spec.engine)
+            helper = before.helper_for(credential.registry)
             if helper and self.request.credential_helpers:
-                self._decide_helper(spec, credential, helper, outcome)
+                self._plan_helper(plan, credential, helper)
             else:
-                self._decide_inline(spec, credential, helper, outcome)
-        return outcome
+                self._plan_inline(plan, credential, helper)
+        if plan.after != before or (data is None and self.request.state == PRESENT):
+            plan.new_bytes = plan.after.serialize()
+        elif data is not None and before.load_problem():
+            self.module.warn(f"{spec.path} is left as it was, but Docker cannot load it: {before.load_problem()}.")
+        plan.new_mode = self._tightened_mode(spec, info)
+        return plan
 
-    def _decide_inline(self, spec: FileSpec, credential: Credential, helper: tuple[str, str] | None, outcome: Outcome) -> None:
-        key = af.file_key(credential.registry, spec.engine)
+    def _plan_inline(self, plan: Plan, credential: Credential, helper: tuple[str, str] | None) -> None:
+        spec, registry = plan.spec, credential.registry
         if self.request.state == ABSENT:
-            outcome.new_doc = af.without_entry(outcome.new_doc, key, spec.engine)
+            plan.after = plan.after.without_entry(registry)
             if helper:
                 self.module.warn(
-                    f"{spec.path} sends {credential.registry} to the credential helper {helper_binary(helper[0])} ({helper[1]});"
+                    f"{spec.path} sends {registry} to the credential helper {helper_binary(helper[0])} ({helper[1]});"
                     " with credential_helpers=false its copy of the credential was left in place."
                 )
             return
-        outcome.new_doc = af.with_entry(outcome.new_doc, key, af.entry_for(credential.username, credential.secret), spec.engine)
+        plan.after = plan.after.with_entry(registry, {"auth": encode_auth(credential.username, credential.secret)})
         if helper:
             self.module.warn(
-                f"{spec.path} sends {credential.registry} to the credential helper {helper_binary(helper[0])} ({helper[1]}),"
+                f"{spec.path} sends {registry} to the credential helper {helper_binary(helper[0])} ({helper[1]}),"
                 f" so {spec.engine} will ignore the credential written into the file because credential_helpers=false."
             )
 
-    def _decide_helper(self, spec: FileSpec, credential: Credential, helper: tuple[str, str], outcome: Outcome) -> None:
-        key = af.file_key(credential.registry, spec.engine)
-        if spec.engine == af.PODMAN and af.is_namespaced(credential.registry):
+    def _plan_helper(self, plan: Plan, credential: Credential, helper: tuple[str, str]) -> None:
+        spec, registry = plan.spec, credential.registry
+        if spec.engine == PODMAN and registry.is_namespaced:
             raise InputError(
-                f"{spec.path} sends {af.registry_host(credential.registry)} to a credential helper ({helper[1]}), and helpers"
-                f" hold one credential per host: use registry={af.registry_host(credential.registry)} or remove the helper."
+                f"{spec.path} sends {registry.host} to a credential helper ({helper[1]}), and helpers hold one credential"
+                f" per host: use registry={registry.host} or remove the helper."
             )
-        server = key if spec.engine == af.DOCKER else af.registry_host(credential.registry)
+        server = registry.helper_server(spec.engine)
         store = self._helper(helper[0], spec, helper[1])
         current = store.get(server)
-        outcome.helpers_used.append(helper[0])
+        plan.helpers_used.append(helper[0])
         wanted = (credential.username, credential.secret) if self.request.state == PRESENT else None
         if self.request.state == PRESENT and current != wanted:
-            outcome.helper_ops.append(lambda: store.store(server, credential.username, credential.secret))
+            plan.helper_ops.append(lambda: store.store(server, credential.username, credential.secret))
         if self.request.state == ABSENT and current is not None:
-            outcome.helper_ops.append(lambda: store.erase(server))
-        outcome.helper_diffs.append(_helper_diff(store.binary, server, current, wanted))
-        if self.request.state == PRESENT and spec.engine == af.DOCKER:
-            outcome.new_doc = af.with_entry(outcome.new_doc, key, {}, spec.engine)  # the placeholder the Docker CLI writes
+            plan.helper_ops.append(lambda: store.erase(server))
+        plan.helper_diffs.append(_helper_diff(store.binary, server, current, wanted))
+        if self.request.state == PRESENT and spec.engine == DOCKER:
+            plan.after = plan.after.with_entry(registry, {})  # the placeholder the Docker CLI writes
         else:
-            outcome.new_doc = af.without_entry(outcome.new_doc, key, spec.engine)
+            plan.after = plan.after.without_entry(registry)
 
     def _helper(self, name: str, spec: FileSpec, setting: str) -> CredentialHelper:
+        if name in self._helpers:
+            return self._helpers[name]
         executable = self.module.get_bin_path(helper_binary(name))
         if not executable:
             raise HelperError(
@@ -271,9 +218,10 @@ class LoginRunner:
                 f" {helper_binary(name)} is not installed or not on PATH. Install it, or remove {setting} from the file,"
                 " or set credential_helpers=false to write the credential into the file anyway."
             )
-        return CredentialHelper(name, executable, self.request.account)
+        self._helpers[name] = CredentialHelper(name, executable, self.request.account)
+        return self._helpers[name]
 
-    def _mode_for(self, spec: FileSpec, info, outcome: Outcome) -> int | None:
+    def _tightened_mode(self, spec: FileSpec, info: os.stat_result | None) -> int | None:
         """A tightened mode when a file that will hold a credential is readable by group or others."""
         if info is None or self.request.state != PRESENT:
             return None
@@ -281,55 +229,62 @@ class LoginRunner:
         if not mode & 0o077:
             return None
         tightened = mode & ~0o077
-        outcome_text = "would become" if self.module.check_mode else "is now"
-        self.module.warn(f"{spec.path} was readable by group or others (mode {mode:04o}); it holds credentials, so its mode {outcome_text} {tightened:04o}.")
+        outcome = "would become" if self.module.check_mode else "is now"
+        self.module.warn(f"{spec.path} was readable by group or others (mode {mode:04o}); it holds credentials, so its mode {outcome} {tightened:04o}.")
         return tightened
 
-    def _action(self, info, file_changes: bool, helper_changes: bool) -> str:
-        if self.request.state == ABSENT:
-            return "removed" if file_changes or helper_changes else "unchanged"
-        if info is None:
-            return "created"
-        return "updated" if file_changes or helper_changes else "unchanged"
+    # ------------------------------------------------------------------ writing
 
-    def _apply(self, target: TargetFile, data: bytes | None, info, outcome: Outcome, content_changes: bool, new_mode: int | None) -> None:
-        for operation in outcome.helper_ops:
+    def _write(self, plan: Plan) -> Plan:
+        if not plan.changes:
+            return plan
+        creating = plan.spec.primary and self.request.state == PRESENT
+        target = open_target(plan.spec.path, self.request.account, create_dirs=creating)
+        if target is None:
+            return plan
+        with target, target.locked():
+            data, info = target.read()
+            if data != plan.data:  # another writer changed the file since it was planned: plan again under the lock
+                plan = self._plan(plan.spec, data, info) or plan
+            self._apply(target, plan)
+        return plan
+
+    def _apply(self, target: TargetFile, plan: Plan) -> None:
+        for operation in plan.helper_ops:
             operation()
-        if (content_changes or new_mode is not None) and self.request.backup and data is not None:
-            self.backups.append(target.backup(data, info))
-        if content_changes:
-            mode = new_mode if new_mode is not None else (stat.S_IMODE(info.st_mode) if info else NEW_FILE_MODE)
+        if (plan.new_bytes is not None or plan.new_mode is not None) and self.request.backup and plan.data is not None:
+            self.backups.append(target.backup(plan.data, plan.info))
+        info = plan.info
+        if plan.new_bytes is not None:
+            mode = plan.new_mode if plan.new_mode is not None else (stat.S_IMODE(info.st_mode) if info else NEW_FILE_MODE)
             uid, gid = (info.st_uid, info.st_gid) if info else (self.request.account.uid, self.request.account.gid)
-            target.replace(af.serialize(outcome.new_doc, af.detect_style(data)), mode=mode, uid=uid, gid=gid)
-        elif new_mode is not None:
-            target.chmod(new_mode)
+            target.replace(plan.new_bytes, mode=mode, uid=uid, gid=gid)
+        elif plan.new_mode is not None:
+            target.chmod(plan.new_mode)
 
-    def _report(self, spec: FileSpec, action: str, outcome: Outcome) -> None:
-        report = {"path": spec.path, "engine": spec.engine, "action": action, "via": "helper" if outcome.helpers_used else "file"}
-        if outcome.helpers_used:
-            report["helper"] = outcome.helpers_used[0]
-        self.reports.append(report)
+    # ------------------------------------------------------------------ reporting
 
-    def _add_diff(self, spec: FileSpec, outcome: Outcome, data: bytes | None) -> None:
-        style = af.detect_style(data)
-        self.diffs.append({
-            "before_header": spec.path,
-            "after_header": spec.path,
-            "before": _shown(outcome.doc, style),
-            "after": _shown(outcome.new_doc, style),
-        })
-        self.diffs.extend(outcome.helper_diffs)
+    def _report(self, plan: Plan) -> dict[str, Any]:
+        if self.request.state == ABSENT:
+            action = "removed" if plan.changes else "unchanged"
+        else:
+            action = "created" if plan.info is None else "updated" if plan.changes else "unchanged"
+        report = {"path": plan.spec.path, "engine": plan.spec.engine, "action": action, "via": "helper" if plan.helpers_used else "file"}
+        if plan.helpers_used:
+            report["helper"] = plan.helpers_used[0]
+        return report
 
 
-def _shown(doc: dict | None, style: tuple[str | None, bool]) -> str:
-    if doc is None:
-        return ""
-    return af.serialize(af.redacted(doc), (style[0] or "\t", True)).decode("utf-8")
+def _diffs(plan: Plan) -> list[dict]:
+    path = plan.spec.path
+    before = plan.before.redacted() if plan.data is not None else ""
+    after = plan.after.redacted() if plan.data is not None or plan.new_bytes is not None else ""
+    return [{"before_header": path, "after_header": path, "before": before, "after": after}, *plan.helper_diffs]
 
 
 def _helper_diff(binary: str, server: str, before: tuple[str, str] | None, after: tuple[str, str] | None) -> dict:
     def shown(found: tuple[str, str] | None) -> str:
-        return "" if found is None else f"username: {found[0]}\nsecret: {af.fingerprint(found[1])}\n"
+        return "" if found is None else f"username: {found[0]}\nsecret: {fingerprint(found[1])}\n"
 
     header = f"{binary} ({server})"
     return {"before_header": header, "after_header": header, "before": shown(before), "after": shown(after)}
@@ -340,36 +295,32 @@ def verify_credentials(params: dict[str, Any], credentials: list[Credential]) ->
 
     The registry client is imported here, so that a login without ``verify`` loads no HTTP or TLS code.
     """
-    from ansible_collections.fleet.ghcr.plugins.module_utils._verify import check_credential, failure_message
+    from ansible_collections.fleet.ghcr.plugins.module_utils._registry_check import check_credential, failure_message
 
     images = [params["verify_image"]] if params["verify_image"] else []
     proofs = []
     for credential in credentials:
-        # The registry option keeps an explicit http:// for the check; docker_config_json keys mean https.
-        given = params["registry"] if credential.registry == af.normalize_registry(params["registry"]) else credential.registry
-        result, requests = check_credential(params, given, credential.username, credential.secret, images, False)
+        result, requests = check_credential(params, credential.registry, credential.username, credential.secret, images, False)
         proof = {
-            "registry": credential.registry,
+            "registry": credential.registry.name,
             "authenticated": result.authenticated,
             "error": result.error,
             "images": [image.as_dict() for image in result.images],
             "requests": requests,
         }
         proofs.append(proof)
-        problem = failure_message(af.registry_host(credential.registry), result, False)
+        problem = failure_message(credential.registry.host, result, False)
         if problem:
-            error = GhcrError(f"Verification failed, no file was changed: {problem}")
-            error.partial = {"changed": False, "verification": proofs}
-            raise error
+            raise GhcrError(f"Verification failed, no file was changed: {problem}", {"verification": proofs})
     return proofs
 
 
-def run_login(module) -> dict[str, Any]:
-    """The task result; a GhcrError raised here carries ``partial``, the result up to the failure."""
+def run_login(module: ModuleLike) -> dict[str, Any]:
+    """The task result; a GhcrError raised here carries the result up to the failure."""
     request = build_request(module.params, module.warn)
     for credential in request.credentials:
         if credential.secret is not None:
-            module.no_log_values.update({credential.secret, af.encode_auth(credential.username, credential.secret)})
+            module.no_log_values.update({credential.secret, encode_auth(credential.username, credential.secret)})
     proofs = None
     if module.params["verify"] and request.state == PRESENT:
         proofs = verify_credentials(module.params, request.credentials)
@@ -378,12 +329,11 @@ def run_login(module) -> dict[str, Any]:
     runner = LoginRunner(module, request)
     try:
         result = runner.run()
-        if proofs is not None:
-            result["verification"] = proofs
-        return result
     except GhcrError as exc:
-        exc.partial = runner.result()
-        raise
+        raise type(exc)(str(exc), runner.result()) from None
+    if proofs is not None:
+        result["verification"] = proofs
+    return result
 
 
-__all__ = ("Credential", "FileSpec", "LoginRequest", "LoginRunner", "build_request", "file_specs", "run_login")
+__all__ = ("Credential", "LoginRequest", "LoginRunner", "Plan", "build_request", "run_login")

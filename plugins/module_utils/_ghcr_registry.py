@@ -5,187 +5,134 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""Proving a credential against a registry, for ghcr_registry and for ghcr_login's ``verify``.
+"""The ghcr_registry backend: prove a credential, given or read from an auth file as its client would read it.
 
-From the object called ``module``, only the following are used:
- - module.params[]
- - module.no_log_values (a set; secrets read from auth files are added)
- - module.get_bin_path(name: str) -> str | None (for credential helpers named in an auth file)
+From the ModuleLike object called ``module``, only ``params``, ``no_log_values`` (secrets read from auth files
+are added) and ``get_bin_path`` (for credential helpers named in an auth file) are used.
 """
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
-from urllib.parse import urlparse
 
-from ansible_collections.fleet.ghcr.plugins.module_utils import _authfile as af
-from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import open_target
-from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, HelperError, InputError
-from ansible_collections.fleet.ghcr.plugins.module_utils._helpers import CredentialHelper, helper_binary
-from ansible_collections.fleet.ghcr.plugins.module_utils._paths import expand_for, lookup_account
-from ansible_collections.fleet.ghcr.plugins.module_utils._registry import (
-    CheckResult,
-    Endpoint,
-    RegistryChecker,
-    RegistryProblem,
-    Transport,
-    endpoint_for,
-)
-from ansible_collections.fleet.ghcr.plugins.module_utils._token import inspect_token, token_kind
-
-DEFAULT_API = "https://api.github.com"
+from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import read_file
+from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFile, Resolution, check_username, encode_auth
+from ansible_collections.fleet.ghcr.plugins.module_utils._credential_helper import CredentialHelper, helper_binary
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError, HelperError, InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, expand_for, lookup_account
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, PODMAN, Registry
+from ansible_collections.fleet.ghcr.plugins.module_utils._registry import CheckResult
+from ansible_collections.fleet.ghcr.plugins.module_utils._registry_check import check_credential, failure_message, token_report
+from ansible_collections.fleet.ghcr.plugins.module_utils._token import clean_token
 
 
-def endpoint(params: dict[str, Any], registry: str) -> Endpoint:
-    scheme, host = endpoint_for(registry)
-    return Endpoint(
-        host=host,
-        scheme=scheme,
-        validate_certs=params["validate_certs"],
-        ca_path=params["ca_path"],
-        timeout=params["timeout"],
-        retries=params["retries"],
-    )
+def auth_file_engine(path: str, choice: str) -> str:
+    """Whose rules a file is read by: ``auto`` takes a file named ``config.json`` for Docker's, any other for Podman's."""
+    if choice != "auto":
+        return choice
+    return DOCKER if posixpath.basename(path) == "config.json" else PODMAN
 
 
-def check_credential(
-    params: dict[str, Any], registry: str, username: str | None, secret: str | None, images: list[str], check_push: bool
-) -> tuple[CheckResult, int]:
-    """The check and the number of HTTP requests it made."""
-    transport = Transport(endpoint(params, registry))
-    result = RegistryChecker(transport, username, secret).check(images, check_push)
-    return result, transport.requests
+class AuthFileSource:
+    """The credentials one auth file gives, per registry or image, exactly as the file's client resolves them."""
+
+    def __init__(self, module: ModuleLike, path: str, engine: str, account: Account) -> None:
+        self.module = module
+        self.engine = engine
+        self.account = account
+        data = read_file(path, account)
+        if data is None:
+            raise InputError(f"auth_file {path} does not exist.")
+        self.document = AuthFile.parse(data, path, engine)
+
+    def credential(self, registry: Registry) -> tuple[str, str]:
+        found = self._from(self.document.resolve(registry), registry)
+        self.module.no_log_values.update({found[1], encode_auth(*found)})
+        return found
+
+    def _from(self, resolution: Resolution, registry: Registry) -> tuple[str, str]:
+        path = self.document.path
+        if resolution.source == "entry":
+            return resolution.username or "", resolution.secret or ""
+        if resolution.source == "broken":
+            raise InputError(f"auth_file: {resolution.problem}.")
+        if resolution.source == "helper":
+            binary = helper_binary(resolution.helper)
+            executable = self.module.get_bin_path(binary)
+            if not executable:
+                raise HelperError(
+                    f"auth_file {path} keeps the credential for {registry} in {binary} ({resolution.setting}), which is not installed or not on PATH."
+                )
+            found = CredentialHelper(resolution.helper, executable, self.account).get(registry.helper_server(self.engine))
+            if not found:
+                raise InputError(f"auth_file {path} sends {registry.host} to {binary} ({resolution.setting}), which holds no credential for it.")
+            return found
+        if resolution.source == "token":
+            raise InputError(f"auth_file {path} gives {registry} an identity or registry token (entry {resolution.key!r}), which this module cannot prove.")
+        empty = f": its entry {resolution.key!r} is empty, which ends the {self.engine} lookup" if resolution.key else ""
+        raise InputError(f"auth_file {path} gives {self.engine} no credential for {registry}{empty}.")
 
 
-def failure_message(host: str, result: CheckResult, check_push: bool) -> str | None:
-    """One sentence for the first problem, in the registry's words plus a hint; None when all is well."""
-    if result.error:
-        return f"{host}: {result.error['code']}: {result.error['message']}. {result.error['hint']}"
-    for image in result.images:
-        if not image.pullable or (check_push and not image.pushable):
-            what = "cannot be pulled" if not image.pullable else "cannot be pushed"
-            error = image.error or {}
-            return f"{host}/{image.ref} {what}: {error.get('code')}: {error.get('message')}. {error.get('hint')}"
-    return None
-
-
-def credential_from_auth_file(module, registry: str) -> tuple[str, str]:
-    """The username and secret that the auth file gives ``registry``, as Docker would find them."""
+def credentials_for(module: ModuleLike, registry: Registry) -> list[tuple[tuple[str, str] | None, list[str]]]:
+    """Each distinct credential to check and the images it is for; a single anonymous or given credential without a file."""
     params = module.params
+    images = params["images"]
+    if not params["auth_file"]:
+        given = None
+        if params["username"] is not None:
+            secret = clean_token(params["password"], "the password option")[0]
+            given = (check_username(params["username"]), secret)
+            module.no_log_values.update({secret, encode_auth(*given)})
+        return [(given, images)]
     account = lookup_account(params["user"])
     path = expand_for(account, params["auth_file"], "auth_file")
-    data = _read(path, account)
-    if data is None:
-        raise InputError(f"auth_file {path} does not exist.")
-    doc = af.parse_document(data, path)
-    wanted = af.normalize_registry(registry)
-    host = af.registry_host(wanted)
-    helper = af.helper_for(doc, host, af.DOCKER)
-    found = _from_helper(module, helper, af.file_key(host, af.DOCKER), account, path) if helper else _from_entries(doc, wanted, path)
-    mask(module, *found)
-    return found
+    source = AuthFileSource(module, path, auth_file_engine(path, params["auth_file_engine"]), account)
+    if source.engine == DOCKER or not images:
+        return [(source.credential(registry), images)]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for image in images:  # containers/image looks up every image by its own name, the most specific key first
+        name = registry.image(image)
+        groups.setdefault(source.credential(Registry(registry.host, name.repository, registry.scheme)), []).append(image)
+    return list(groups.items())
 
 
-def mask(module, username: str, secret: str) -> None:
-    """Have Ansible mask the secret and base64(user:secret) in everything the task returns."""
-    module.no_log_values.update({secret, af.encode_auth(username, secret)})
-
-
-def _read(path: str, account) -> bytes | None:
-    try:
-        target = open_target(path, account, create_dirs=False)
-        if target is None:
-            return None
-        with target:
-            return target.read()[0]
-    except OSError as exc:
-        raise AuthFileError(f"Cannot read auth_file {path}: {exc.strerror}.") from None
-
-
-def _lookup_order(auths: dict, registry: str) -> list[str]:
-    """Keys in the order clients try them: the most specific namespace first (as Podman does), then the host,
-    then any other spelling of the host (as Docker's fallback scan does)."""
-    parts = registry.split("/")
-    specific = ["/".join(parts[:count]) for count in range(len(parts), 0, -1)]
-    host = af.file_key(parts[0], af.DOCKER)
-    spellings = [key for key in auths if key not in specific and key != host and af.key_host(key) == af.key_host(host)]
-    return list(dict.fromkeys([*specific, host, *spellings]))
-
-
-def _from_entries(doc: dict, registry: str, path: str) -> tuple[str, str]:
-    auths = doc.get("auths") or {}
-    for candidate in _lookup_order(auths, registry):
-        entry = auths.get(candidate) or {}
-        if entry.get("auth"):
-            try:
-                return af.decode_auth(entry["auth"])
-            except ValueError as exc:
-                raise InputError(f"auth_file {path}: the entry {candidate!r} is {exc}; Docker would refuse the whole file.") from None
-    raise InputError(f"auth_file {path} holds no credential for {registry}.")
-
-
-def _from_helper(module, helper: tuple[str, str], server: str, account, path: str) -> tuple[str, str]:
-    executable = module.get_bin_path(helper_binary(helper[0]))
-    if not executable:
-        raise HelperError(f"auth_file {path} keeps the credential in {helper_binary(helper[0])} ({helper[1]}), which is not installed or not on PATH.")
-    found = CredentialHelper(helper[0], executable, account).get(server)
-    if not found:
-        raise InputError(f"auth_file {path} sends {server} to {helper_binary(helper[0])} ({helper[1]}), which holds no credential for it.")
-    return found
-
-
-def token_report(params: dict[str, Any], registry: str, secret: str | None, check_push: bool) -> tuple[dict | None, int]:
-    """What the GitHub API says of the token, when ``inspect_token`` asks for it; and the requests made."""
-    host = endpoint_for(registry)[1]
-    wanted = params["inspect_token"] == "always" or (params["inspect_token"] == "auto" and host == "ghcr.io")
-    if not (wanted and secret):
-        return None, 0
-    api = params["github_api_url"]
-    api_host = urlparse(api).netloc
-    custom_api = api.rstrip("/") != DEFAULT_API
-    transport = Transport(Endpoint(
-        host=api_host,
-        validate_certs=params["validate_certs"],
-        ca_path=params["ca_path"] if custom_api else None,
-        timeout=params["timeout"],
-        retries=params["retries"],
-    ))
-    try:
-        return inspect_token(transport, api, secret, check_push), transport.requests
-    except RegistryProblem as problem:
-        message = f"Could not ask the GitHub API about the token: {problem.problem.message}"
-        return {"kind": token_kind(secret), "scopes": None, "expires_at": None, "warnings": [message]}, transport.requests
-
-
-def run_registry(module) -> dict[str, Any]:
-    """The ghcr_registry result; ``failed`` and ``msg`` are set when fail_on_error applies."""
+def run_registry(module: ModuleLike) -> dict[str, Any]:
+    """The ghcr_registry result; a GhcrError carries the result when the check fails and fail_on_error is set."""
     params = module.params
-    registry = params["registry"]
-    images = params["images"]
-    if params["auth_file"]:
-        username, secret = credential_from_auth_file(module, registry)
-    else:
-        username, secret = params["username"], params["password"]
-        if username is not None:
-            af.check_username(username)
-            secret = af.check_secret(secret)[0]
-            mask(module, username, secret)
-    result, requests = check_credential(params, registry, username, secret, images, params["check_push"])
-    token, api_requests = token_report(params, registry, secret, params["check_push"])
-    host = endpoint_for(registry)[1]
+    registry = Registry.parse(params["registry"])
+    results: dict[str, Any] = {}
+    checks: list[CheckResult] = []
+    requests = 0
+    token = None
+    for credential, images in credentials_for(module, registry):
+        username, secret = credential or (None, None)
+        result, count = check_credential(params, registry, username, secret, images, params["check_push"])
+        checks.append(result)
+        results.update({image.ref: image.as_dict() for image in result.images})
+        requests += count
+        if token is None:
+            token, count = token_report(params, registry, secret, params["check_push"])
+            requests += count
+    merged = CheckResult(
+        authenticated=all(check.authenticated for check in checks),
+        error=next((check.error for check in checks if check.error), None),
+        images=[image for check in checks for image in check.images],
+    )
     output: dict[str, Any] = {
         "changed": False,
-        "registry": host,
-        "authenticated": result.authenticated,
-        "error": result.error,
-        "images": [image.as_dict() for image in result.images],
+        "registry": registry.host,
+        "authenticated": merged.authenticated,
+        "error": merged.error,
+        "images": [results[image] for image in params["images"] if image in results],
         "token": token,
-        "requests": requests + api_requests,
+        "requests": requests,
     }
-    problem = failure_message(host, result, params["check_push"])
+    problem = failure_message(registry.host, merged, params["check_push"])
     if problem and params["fail_on_error"]:
-        output.update(failed=True, msg=problem)
+        raise GhcrError(problem, output)
     return output
 
 
-__all__ = ("check_credential", "credential_from_auth_file", "failure_message", "mask", "run_registry", "token_report")
+__all__ = ("AuthFileSource", "auth_file_engine", "credentials_for", "run_registry")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import posixpath
 import pwd
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, PODMAN
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(NamedTuple):
     name: str
     uid: int
     gid: int
@@ -64,4 +64,36 @@ def podman_runtime_auth_paths(account: Account) -> list[str]:
     return [per_user]
 
 
-__all__ = ("Account", "docker_config_path", "expand_for", "lookup_account", "podman_auth_path", "podman_runtime_auth_paths")
+class FileSpec(NamedTuple):
+    engine: str
+    path: str
+    primary: bool  # created if missing; a runtime file is only touched when it already holds the registry
+
+
+def file_specs(params: dict, account: Account, runtime: bool) -> list[FileSpec]:
+    """The files of ``params['engines']`` for ``account``: the path options or the defaults, then Podman's runtime files."""
+    engines = params["engines"]
+    if not engines:
+        raise InputError("engines must name at least one of docker and podman.")
+    specs = []
+    if DOCKER in engines:
+        path = params["docker_config_path"]
+        specs.append(FileSpec(DOCKER, expand_for(account, path, "docker_config_path") if path else docker_config_path(account), True))
+    if PODMAN in engines:
+        path = params["podman_auth_path"]
+        specs.append(FileSpec(PODMAN, expand_for(account, path, "podman_auth_path") if path else podman_auth_path(account), True))
+        if runtime:
+            specs.extend(FileSpec(PODMAN, runtime_path, False) for runtime_path in podman_runtime_auth_paths(account))
+    return specs
+
+
+__all__ = (
+    "Account",
+    "FileSpec",
+    "docker_config_path",
+    "expand_for",
+    "file_specs",
+    "lookup_account",
+    "podman_auth_path",
+    "podman_runtime_auth_paths",
+)

@@ -29,8 +29,7 @@ from urllib.parse import quote, urlencode, urljoin
 
 from ansible.module_utils.urls import Request
 
-from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import normalize_registry, registry_host
-from ansible_collections.fleet.ghcr.plugins.module_utils._errors import InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import ImageName, Registry
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json,"
@@ -104,11 +103,11 @@ class Endpoint:
     def base(self) -> str:
         return f"{self.scheme}://{self.host}"
 
-
-def endpoint_for(registry: str) -> tuple[str, str]:
-    """``(scheme, host[:port])`` for the ``registry`` option: https unless http:// is given explicitly."""
-    scheme = "http" if registry.lower().startswith("http://") else "https"
-    return scheme, registry_host(normalize_registry(registry))
+    @classmethod
+    def of(cls, registry: Registry, **connection: Any) -> Endpoint:
+        """Where ``registry``'s API answers (https unless the user wrote http://), with the connection options."""
+        scheme, _sep, host = registry.base_url.partition("://")
+        return cls(host=host, scheme=scheme, **connection)
 
 
 # --------------------------------------------------------------------------- parsing (pure)
@@ -168,26 +167,6 @@ def registry_message(response: Response) -> tuple[str, str]:
 
 def scope_for(repository: str, push: bool) -> str:
     return f"repository:{repository}:{'pull,push' if push else 'pull'}"
-
-
-def split_image(image: str, host: str) -> tuple[str, str]:
-    """``(repository, reference)`` of ``owner/name[:tag|@digest]``; a leading registry host is dropped."""
-    text = image.strip()
-    if text.startswith(host + "/"):
-        text = text[len(host) + 1:]
-    first, _sep, rest = text.partition("/")
-    looks_like_host = "." in first or ":" in first or first == "localhost"
-    if rest and looks_like_host:
-        raise InputError(f"image {image!r} names the registry {first}, not {host}: give images as owner/name[:tag] of {host}.")
-    if "@" in text:
-        repository, reference = text.split("@", 1)
-    else:
-        slash = text.rfind("/")
-        colon = text.rfind(":")
-        repository, reference = (text[:colon], text[colon + 1:]) if colon > slash else (text, "latest")
-    if not re.fullmatch(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*", repository) or not reference:
-        raise InputError(f"image {image!r} is not of the form owner/name[:tag] (lower-case, no registry host other than {host}).")
-    return repository, reference
 
 
 def classify(response: Response, stage: str) -> Problem:
@@ -307,14 +286,14 @@ class RegistryChecker:
         self.basic = False  # the registry takes Basic auth on every request instead of tokens
         self.credential_used = False  # a registry that needs no authentication never sees the credential
 
-    def check(self, images: list[str], check_push: bool) -> CheckResult:
-        result = CheckResult(images=[ImageResult(ref=image) for image in images])
+    def check(self, images: list[tuple[str, ImageName]], check_push: bool) -> CheckResult:
+        """Log in with a token scoped to every image, then check each; ``images`` pairs the text given with its name."""
+        result = CheckResult(images=[ImageResult(ref=ref) for ref, _name in images])
         try:
-            parsed = [split_image(image, self.transport.endpoint.host) for image in images]
-            token = self._login([scope_for(repository, check_push) for repository, _ref in parsed])
+            token = self._login([scope_for(name.repository, check_push) for _ref, name in images])
             result.authenticated = self.authorization is not None and self.credential_used
-            for image, (repository, reference) in zip(result.images, parsed):
-                self._check_image(image, repository, reference, token, check_push)
+            for image, (_ref, name) in zip(result.images, images):
+                self._check_image(image, name.repository, name.reference, token, check_push)
         except RegistryProblem as problem:
             result.error = problem.problem.as_dict()
         return result
@@ -411,11 +390,9 @@ __all__ = (
     "Response",
     "Transport",
     "classify",
-    "endpoint_for",
     "parse_challenge",
     "parse_go_duration",
     "registry_message",
     "retry_after",
     "scope_for",
-    "split_image",
 )

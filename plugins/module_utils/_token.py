@@ -13,9 +13,12 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import InputError
+
 if TYPE_CHECKING:  # the lookup uses token_kind on the controller without loading any HTTP code
     from ansible_collections.fleet.ghcr.plugins.module_utils._registry import Transport
 
+GITHUB_API_URL = "https://api.github.com"
 EXPIRY_WARNING_DAYS = 14
 _PREFIXES = (
     ("github_pat_", "fine_grained"),
@@ -88,21 +91,63 @@ def expiry_warnings(expires_at: datetime | None, now: datetime) -> list[str]:
     return []
 
 
-def kind_warnings(kind: str) -> list[str]:
+_KIND_NAMES = {
+    "fine_grained": "a fine-grained personal access token (github_pat_)",
+    "oauth": "an OAuth app access token (gho_)",
+    "app_user": "a GitHub App user access token (ghu_)",
+    "app_installation": "a GitHub App installation access token (ghs_)",
+    "refresh": "a GitHub App refresh token (ghr_)",
+}
+
+
+def clean_token(value: str | None, source: str) -> tuple[str, bool]:
+    """The token without surrounding whitespace, and whether any was removed; InputError names ``source``.
+
+    Only the prefix of a token means anything: GitHub changes token lengths, so none is checked.
+    """
+    token = (value or "").strip()
+    if not token:
+        raise InputError(f"the token from {source} is empty: give the personal access token, for example from the vault-encrypted ghcr_pat.")
+    if any(char.isspace() or not char.isprintable() for char in token):
+        raise InputError(
+            f"the token from {source} contains whitespace or control characters inside it:"
+            " check that it holds the whole token and nothing else (one token, no 'user:token', no quotes)."
+        )
+    return token, token != value
+
+
+def kind_warning(token: str, subject: str = "The token") -> str | None:
+    """What to warn about a token's kind, judged by its prefix alone; None for a classic PAT (``ghp_``).
+
+    ``subject`` names the token in the sentence, for example ``The token from environment variable GHCR_PAT``.
+    """
+    kind = token_kind(token)
+    if kind == "classic":
+        return None
+    if kind == "unknown":
+        return (
+            f"{subject} does not look like a GitHub token (no ghp_, github_pat_, gho_, ghu_ or ghs_ prefix):"
+            " fine for another registry, but ghcr.io expects a classic personal access token (ghp_)."
+        )
     if kind == "fine_grained":
-        return ["This is a fine-grained personal access token; GitHub Packages documents only classic PATs for ghcr.io."]
+        return (
+            f"{subject} is {_KIND_NAMES[kind]}: GitHub documents only classic personal access tokens (ghp_)"
+            " with read:packages for ghcr.io, so logins may be refused."
+        )
     if kind == "refresh":
-        return ["This is a GitHub App refresh token (ghr_): it only renews user access tokens and cannot log in to a registry."]
-    if kind in ("oauth", "app_user", "app_installation"):
-        return [f"This is a GitHub {kind.replace('_', ' ')} token, not a personal access token: it is short-lived or tied to an app."]
-    return []
+        return f"{subject} is {_KIND_NAMES[kind]}: it only renews user access tokens and cannot log in to a registry."
+    return (
+        f"{subject} is {_KIND_NAMES[kind]}, not a personal access token: it is short-lived or tied to an app,"
+        " so credentials written from it stop working; ghcr.io documents classic personal access tokens (ghp_)."
+    )
 
 
 def inspect_token(transport: Transport, api_url: str, token: str, needs_push: bool, now: datetime | None = None) -> dict[str, Any]:
     """Kind, scopes, expiry and warnings of ``token``, asking ``GET {api_url}/user`` for classic and fine-grained PATs."""
     now = now or datetime.now(timezone.utc)
     kind = token_kind(token)
-    report: dict[str, Any] = {"kind": kind, "scopes": None, "expires_at": None, "warnings": kind_warnings(kind)}
+    warning = kind_warning(token) if kind != "unknown" else None
+    report: dict[str, Any] = {"kind": kind, "scopes": None, "expires_at": None, "warnings": [warning] if warning else []}
     if kind not in ("classic", "fine_grained"):
         return report
     answer = transport.send("GET", api_url.rstrip("/") + "/user", {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
@@ -127,4 +172,14 @@ def _api_message(body: bytes) -> str:
         return "no message"
 
 
-__all__ = ("expiry_warnings", "inspect_token", "kind_warnings", "parse_expiry", "parse_scopes", "scope_warnings", "token_kind")
+__all__ = (
+    "GITHUB_API_URL",
+    "clean_token",
+    "expiry_warnings",
+    "inspect_token",
+    "kind_warning",
+    "parse_expiry",
+    "parse_scopes",
+    "scope_warnings",
+    "token_kind",
+)

@@ -14,9 +14,11 @@ description:
   - Reads the auth files that M(fleet.ghcr.ghcr_login) manages for O(user) (Docker's C(config.json), Podman's persistent
     file and Podman's runtime files under C(/run)) and reports, per file, the registries it holds, the user name of each
     credential, whether the secret is in the file or in a credential helper, and problems a client would have.
-  - Problems reported are modes readable by group or others, files not owned by O(user), files that do not parse,
-    entries Docker cannot decode (which make Docker ignore the whole file), and Podman runtime files that shadow the
-    persistent file.
+  - Each file is read by the rules of its client (Docker's for C(config.json), containers/image's for Podman's
+    files), through the same model as M(fleet.ghcr.ghcr_login).
+  - Problems reported are modes readable by group or others, files not owned by O(user), files that do not parse or
+    are not regular files, entries Docker cannot decode (which make Docker ignore the whole file), several spellings
+    of one registry with different credentials, and Podman runtime files that shadow the persistent file.
   - Never returns a secret; only user names. Credential helpers are not run.
   - Use M(fleet.ghcr.ghcr_registry) with O(fleet.ghcr.ghcr_registry#module:auth_file) to prove that a listed credential
     works; C(playbooks/verify.yml) does both for a whole inventory.
@@ -24,6 +26,7 @@ author:
   - fleet.ghcr contributors (@fleet-ghcr)
 extends_documentation_fragment:
   - fleet.ghcr._attributes
+  - fleet.ghcr._user_files
 attributes:
   check_mode:
     support: full
@@ -32,26 +35,6 @@ attributes:
     support: none
   idempotent:
     support: full
-options:
-  user:
-    description:
-      - Whose files to read; defaults to the user the module runs as. Reading another user's files needs root.
-    type: str
-  engines:
-    description:
-      - Which engines' files to read.
-    type: list
-    elements: str
-    choices: [docker, podman]
-    default: [docker, podman]
-  docker_config_path:
-    description:
-      - Docker's config file, if not C(~/.docker/config.json) of O(user).
-    type: str
-  podman_auth_path:
-    description:
-      - Podman's persistent auth file, if not C(~/.config/containers/auth.json) of O(user).
-    type: str
 seealso:
   - module: fleet.ghcr.ghcr_login
   - module: fleet.ghcr.ghcr_registry
@@ -124,8 +107,17 @@ files:
           type: str
           sample: octocat
         via:
-          description: V(file), V(helper), V(none) (an empty entry) or V(broken) (an entry clients cannot decode).
+          description:
+            - V(file) (a user name and secret in the file), V(helper) (the client asks a credential helper),
+              V(token) (an identity or registry token that Docker sends), V(none) (an empty entry) or V(broken) (an
+              entry the client cannot decode).
           type: str
+        used:
+          description:
+            - Whether the file's client uses this entry for its registry. V(false) when another spelling of the same
+              registry wins (the exact key does, even when empty), when a credential helper answers instead, or when
+              the client cannot use the file at all.
+          type: bool
         helper:
           description: The credential helper's name, when RV(files[].registries[].via=helper).
           type: str
@@ -145,7 +137,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import info_module_kwargs
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
-from ansible_collections.fleet.ghcr.plugins.module_utils._info import run_info
+from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_auth_info import run_info
 
 
 def main() -> None:
@@ -153,7 +145,7 @@ def main() -> None:
     try:
         result = run_info(module)
     except GhcrError as exc:
-        module.fail_json(msg=str(exc), changed=False)
+        module.fail_json(msg=str(exc), **exc.result)
     module.exit_json(**result)
 
 

@@ -23,18 +23,27 @@ description:
     on the directory, so parallel runs lose no entry. New files are created with mode C(0600) in C(0700)
     directories and belong to O(user); existing files keep their owner and mode, except that a mode readable by
     group or others is tightened (with a warning).
-  - A file that is empty or does not parse is never rewritten; the task fails and names the file and the error.
+  - >-
+    Files are read exactly as the Go clients read them, field names in any letter case included. Some files are
+    never rewritten: one that is empty or does not parse; one that holds a key twice, two spellings of one field,
+    V(NaN), nesting deeper than 64 levels or a lone surrogate escape; and a Docker file that Docker itself could
+    not load. The task fails, names the file and what to fix, and changes no file, because every file is planned in
+    memory before the first is written. Values the module does not touch keep their text, numbers included.
   - If Docker's C(credHelpers) or C(credsStore) sends the registry to a credential helper, the credential is
     stored through C(docker-credential-<name>) over standard input, as the Docker CLI does, and the file only gets
     the empty placeholder entry the Docker CLI writes. The same holds for C(credHelpers) in a Podman file.
-  - The module never prints a secret. The diff shows every C(auth) value only as a fingerprint
-    (C(sha256:) and the first 12 hex digits of its hash), so a rotation is visible without leaking anything.
+  - >-
+    The module never prints a secret. The diff shows key and user names. Every other value of an entry, in any
+    letter case, and every C(HttpHeaders) value appears only as a fingerprint (C(sha256:) and the first 12 hex
+    digits of its hash), as do unknown fields and passwords in proxy URLs. A rotation is visible without leaking
+    anything.
 author:
   - fleet.ghcr contributors (@fleet-ghcr)
 extends_documentation_fragment:
   - fleet.ghcr._attributes
   - fleet.ghcr._registry
   - fleet.ghcr._registry.connection
+  - fleet.ghcr._user_files
 attributes:
   check_mode:
     support: full
@@ -68,35 +77,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  engines:
-    description:
-      - Which auth files to manage.
-    type: list
-    elements: str
-    choices: [docker, podman]
-    default: [docker, podman]
-  user:
-    description:
-      - Whose files these are. Home, uid and gid come from the passwd database; C(~) in the path options means
-        this user's home.
-      - >-
-        Writing another user's files needs root (C(become: true)). As root, a path that leads through files
-        owned by a third user, or that the user could redirect onto a file they cannot write (a symbolic link to
-        C(/etc), a root-owned file in their home), is refused.
-      - Defaults to the user the module runs as.
-    type: str
-  docker_config_path:
-    description:
-      - Docker's config file. C(DOCKER_CONFIG) of the target is not read; give the path here if you use it.
-      - Defaults to C(~/.docker/config.json) of O(user).
-    type: str
-  podman_auth_path:
-    description:
-      - The Podman, Skopeo and Buildah auth file to write.
-      - Defaults to the persistent C(~/.config/containers/auth.json) of O(user), which survives reboots, unlike
-        Podman's own default under C(/run). C(REGISTRY_AUTH_FILE) of the target is not read; give the path here
-        if your services use it.
-    type: str
   sync_runtime_auth:
     description:
       - Podman reads C($XDG_RUNTIME_DIR/containers/auth.json) (C(/run/user/UID/...), and for root also
@@ -268,7 +248,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import login_module_kwargs
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
-from ansible_collections.fleet.ghcr.plugins.module_utils._login import run_login
+from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_login import run_login
 
 
 def main() -> None:
@@ -276,8 +256,7 @@ def main() -> None:
     try:
         result = run_login(module)
     except GhcrError as exc:
-        partial = getattr(exc, "partial", None) or {"changed": False}
-        module.fail_json(msg=str(exc), **partial)
+        module.fail_json(msg=str(exc), **exc.result)
     module.exit_json(**result)
 
 

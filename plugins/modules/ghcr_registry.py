@@ -56,7 +56,24 @@ options:
         C(config.json) or containers C(auth.json) on the host, as the clients would (including a credential helper
         named in the file). This proves that the file the host really uses works from the host's own network.
       - C(~) means the home of O(user).
+      - The file is read by the rules of the client that reads it (see O(auth_file_engine)), so the credential proven
+        is the one that client would send; an empty entry that stops the client's search, an entry it cannot decode,
+        or several spellings of the registry holding different credentials are errors that name the entry.
     type: str
+  auth_file_engine:
+    description:
+      - Whose rules O(auth_file) is read by.
+      - V(docker) follows the Docker CLI, with one credential per registry host. It checks C(credHelpers), then
+        C(credsStore), then the exact key, then any other key of the same host (V(https://ghcr.io)). The exact key
+        wins even when it is an empty entry.
+      - V(podman) follows Podman, Skopeo and Buildah (containers/image). It checks C(credHelpers) by host and ignores
+        C(credsStore). It tries the most specific key first, per image (V(ghcr.io/org/app), V(ghcr.io/org), then
+        V(ghcr.io)), and then the URL spellings and Docker Hub aliases of the host. Images that resolve to different
+        credentials are each checked with their own.
+      - V(auto) takes a file named C(config.json) for Docker's and any other file for Podman's.
+    type: str
+    choices: [auto, docker, podman]
+    default: auto
   user:
     description:
       - Whose O(auth_file) it is (its C(~), and the account credential helpers run as). Defaults to the user the
@@ -231,7 +248,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import registry_module_kwargs
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
-from ansible_collections.fleet.ghcr.plugins.module_utils._verify import run_registry
+from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_registry import run_registry
 
 
 def main() -> None:
@@ -239,9 +256,7 @@ def main() -> None:
     try:
         result = run_registry(module)
     except GhcrError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    if result.get("failed"):
-        module.fail_json(**result)
+        module.fail_json(msg=str(exc), **exc.result)
     module.exit_json(**result)
 
 

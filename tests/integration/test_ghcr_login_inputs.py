@@ -21,8 +21,8 @@ def files_under(home: Path) -> list[Path]:
 
 
 BAD_INPUTS = {
-    "empty-token": ({"password": ""}, "password (token) must not be empty"),
-    "blank-token": ({"password": "  \n"}, "password (token) must not be empty"),
+    "empty-token": ({"password": ""}, "the token from the password option is empty"),
+    "blank-token": ({"password": "  \n"}, "the token from the password option is empty"),
     "inner-whitespace": ({"password": "ghp_abc def"}, "whitespace or control characters inside it"),
     "empty-username": ({"username": ""}, "username must not be empty"),
     "colon-username": ({"username": "octo:cat"}, "must not contain ':'"),

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import time
@@ -256,7 +257,7 @@ def test_auth_file_mode_reads_through_the_credential_helper(tmp_path: Path, ghcr
 
 def test_an_empty_password_is_refused_not_checked_anonymously(tmp_path: Path, ghcr) -> None:
     run = run_checks(tmp_path, ghcr, [check_task(ghcr, token=None, username="octocat", password="", images=[HELLO])])
-    assert run.result["failed"] and "must not be empty" in run.result["msg"]
+    assert run.result["failed"] and "the token from the password option is empty" in run.result["msg"]
 
 
 def test_an_unreachable_github_api_is_a_warning_not_a_failure(tmp_path: Path, ghcr) -> None:
@@ -266,3 +267,27 @@ def test_an_unreachable_github_api_is_a_warning_not_a_failure(tmp_path: Path, gh
     result = run_checks(tmp_path, ghcr, [check_task(ghcr, images=[HELLO], github_api_url=f"https://127.0.0.1:{port}")]).result
     assert result["images"][0]["pullable"], result
     assert any("Could not ask the GitHub API" in warning for warning in result["token"]["warnings"])
+
+
+def test_auth_file_is_read_by_the_rules_of_its_client(tmp_path: Path, ghcr) -> None:
+    """Podman takes the most specific key per image; Docker one credential per host. The check proves what each would send."""
+    auths = {
+        f"{ghcr.host}/fleet/hello": {"auth": base64.b64encode(f"octocat:{ghcr.tokens['good']}".encode()).decode()},
+        ghcr.host: {"auth": base64.b64encode(f"octocat:{ghcr.tokens['revoked']}".encode()).decode()},
+    }
+    podman_file, docker_file = tmp_path / "auth.json", tmp_path / "docker" / "config.json"
+    docker_file.parent.mkdir()
+    for path in (podman_file, docker_file):
+        path.write_text(json.dumps({"auths": auths}))
+        path.chmod(0o600)
+    tasks = [
+        check_task(ghcr, token=None, auth_file=str(podman_file), images=[HELLO]),
+        check_task(ghcr, token=None, auth_file=str(docker_file), images=[HELLO]),
+        check_task(ghcr, token=None, auth_file=str(docker_file), auth_file_engine="podman", images=[HELLO, "fleet/public:1.0"]),
+    ]
+    podman, docker, mixed = run_checks(tmp_path, ghcr, tasks).results
+    assert podman["authenticated"] and podman["images"][0]["pullable"], podman
+    assert not docker["authenticated"] and docker["error"]["code"] in ("unauthorized", "denied"), docker
+    assert [image["ref"] for image in mixed["images"]] == [HELLO, "fleet/public:1.0"]
+    assert mixed["images"][0]["pullable"] and not mixed["images"][1]["pullable"], mixed
+    assert mixed["error"]["code"] in ("unauthorized", "denied"), "the host-level credential is the revoked one"

@@ -117,6 +117,25 @@ def podman_get_login(authfile: Path | str, registry: str, env: dict[str, str]) -
     return run(["podman", "login", "--get-login", "--authfile", authfile, registry], env=env)
 
 
+def skopeo_get_login(authfile: Path | str, key: str, env: dict[str, str] | None = None) -> str | None:
+    """The user name containers/image finds for ``key`` (a registry, namespace or repository) in ``authfile``.
+
+    ``skopeo login --get-login`` runs the same lookup as a pull; None when it finds no credential.
+    """
+    completed = run(["skopeo", "login", "--get-login", "--authfile", authfile, key], env=clean_env(env))
+    if completed.returncode != 0:
+        if "not logged into" in completed.stderr.lower():
+            return None
+        raise RuntimeError(f"skopeo login --get-login {key} failed: {completed.stderr.strip()}")
+    return completed.stdout.strip()
+
+
+def docker_load_warning(docker_config_dir: Path | str) -> str:
+    """What the Docker CLI says when it loads DIR/config.json (empty when it loads cleanly); needs no daemon."""
+    completed = run(["docker", "--config", docker_config_dir, "context", "ls", "--quiet"], env=clean_env())
+    return completed.stderr.strip()
+
+
 def podman_pull(authfile: Path | str, ref: str, cert_dir: Path | str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """``podman pull --quiet --authfile F --cert-dir D REF``: stdout is the image id."""
     return run(["podman", "pull", "--quiet", "--authfile", authfile, "--cert-dir", cert_dir, ref], env=env)

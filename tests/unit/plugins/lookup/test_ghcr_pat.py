@@ -27,6 +27,7 @@ from ansible.parsing.vault import EncryptedString, VaultLib, VaultSecret, VaultS
 from ansible.plugins.loader import lookup_loader
 from ansible.template import Templar, trust_as_template
 
+from ansible_collections.fleet.ghcr.plugins.module_utils._token import token_kind
 from ansible_collections.fleet.ghcr.plugins.plugin_utils import _patsource
 
 ENV_NAMES = ("GHCR_PAT", "GITHUB_TOKEN", "DOCKER_CONFIG")
@@ -368,7 +369,7 @@ def test_docker_config_without_a_usable_entry(extra: dict, auths: dict, outcome:
         (b"{not json", "is not valid JSON"),
         (b"", "is empty"),
         (json.dumps({"auths": {"ghcr.io": {"auth": "%%%"}}}).encode(), "is not padded standard base64"),
-        (json.dumps({"auths": {"ghcr.io": {"auth": 7}}}).encode(), "is not a string"),
+        (json.dumps({"auths": {"ghcr.io": {"auth": 7}}}).encode(), "['auth'] must be a string"),
     ],
 )
 def test_docker_config_that_cannot_be_read(content: bytes, message: str, tmp_path: Path) -> None:
@@ -526,7 +527,7 @@ def test_no_token_in_errors_or_warnings(monkeypatch: pytest.MonkeyPatch, tmp_pat
      ("ghr_x", "refresh"), ("GHP_x", "unknown"), ("ghp", "unknown"), ("", "unknown")],
 )
 def test_token_kind_by_prefix(value: str, kind: str) -> None:
-    assert _patsource.token_kind(value) == kind
+    assert token_kind(value) == kind
 
 
 def test_docker_config_file_location() -> None:

@@ -1,4 +1,4 @@
-"""Unit tests for plugins/module_utils/_login.py, driven through the small module interface it documents."""
+"""Unit tests for plugins/module_utils/_ghcr_login.py, driven through the small module interface it documents."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import encode_auth
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
-from ansible_collections.fleet.ghcr.plugins.module_utils._login import run_login
+from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_login import run_login
 
 TOKEN = "ghp_unit000000000000000000000000000000000"
 
@@ -93,7 +93,7 @@ def test_a_failure_reports_what_was_already_done(tmp_path: Path) -> None:
     bad.write_text("{")
     with pytest.raises(AuthFileError, match="not valid JSON") as caught:
         run_login(StandInModule(params(tmp_path)))
-    assert caught.value.partial["changed"] is False and caught.value.partial["auth_files"] == []
+    assert caught.value.result["changed"] is False and caught.value.result["auth_files"] == []
     assert not (tmp_path / "docker").exists()
 
 

@@ -8,17 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.fleet.ghcr.plugins.module_utils._errors import InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import Registry
 from ansible_collections.fleet.ghcr.plugins.module_utils._registry import (
+    Endpoint,
     Response,
     classify,
-    endpoint_for,
     parse_challenge,
     parse_go_duration,
     registry_message,
     retry_after,
     scope_for,
-    split_image,
 )
 
 
@@ -111,32 +110,13 @@ def test_scope_strings() -> None:
     assert scope_for("my-org/app", push=True) == "repository:my-org/app:pull,push"
 
 
-@pytest.mark.parametrize(
-    ("image", "expected"),
-    [
-        ("my-org/app", ("my-org/app", "latest")),
-        ("my-org/app:1.4.0", ("my-org/app", "1.4.0")),
-        ("ghcr.io/my-org/app:1.4.0", ("my-org/app", "1.4.0")),
-        ("my-org/team/app@sha256:abc", ("my-org/team/app", "sha256:abc")),
-    ],
-)
-def test_split_image(image: str, expected: tuple[str, str]) -> None:
-    assert split_image(image, "ghcr.io") == expected
-
-
-@pytest.mark.parametrize("image", ["My-Org/App", "org/app:", ""])
-def test_split_image_refuses(image: str) -> None:
-    with pytest.raises(InputError, match="owner/name"):
-        split_image(image, "ghcr.io")
-
-
 def test_endpoint_uses_http_only_when_asked() -> None:
-    assert endpoint_for("ghcr.io") == ("https", "ghcr.io")
-    assert endpoint_for("https://ghcr.io/") == ("https", "ghcr.io")
-    assert endpoint_for("http://localhost:5000") == ("http", "localhost:5000")
-    assert endpoint_for("ghcr.io/my-org") == ("https", "ghcr.io")
-
-
-def test_split_image_refuses_another_registry() -> None:
-    with pytest.raises(InputError, match=r"names the registry quay\.io, not ghcr\.io"):
-        split_image("quay.io/org/app", "ghcr.io")
+    cases = [
+        ("ghcr.io", "https://ghcr.io"),
+        ("https://ghcr.io/", "https://ghcr.io"),
+        ("http://localhost:5000", "http://localhost:5000"),
+        ("ghcr.io/my-org", "https://ghcr.io"),
+    ]
+    for given_value, base in cases:
+        endpoint = Endpoint.of(Registry.parse(given_value), timeout=5.0)
+        assert endpoint.base == base and endpoint.timeout == 5.0

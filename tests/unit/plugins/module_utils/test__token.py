@@ -1,4 +1,4 @@
-"""Unit tests for plugins/module_utils/_token.py: kinds by prefix, scope and expiry warnings."""
+"""Unit tests for plugins/module_utils/_token.py: token checks, kinds by prefix, scope and expiry warnings."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._token import (
+    clean_token,
     expiry_warnings,
-    kind_warnings,
+    kind_warning,
     parse_expiry,
     parse_scopes,
     scope_warnings,
@@ -63,6 +65,19 @@ def test_expiry_warnings() -> None:
     assert expiry_warnings(None, NOW) == []
 
 
-def test_kind_warnings() -> None:
-    assert "fine-grained" in kind_warnings("fine_grained")[0]
-    assert kind_warnings("classic") == []
+def test_kind_warning() -> None:
+    assert "fine-grained" in kind_warning("github_pat_x")
+    assert kind_warning("ghp_x") is None
+    assert kind_warning("gho_x", "The token from X").startswith("The token from X is an OAuth app access token (gho_)")
+
+
+def test_clean_token_strips_and_says_so() -> None:
+    assert clean_token("ghp_abc", "the password option") == ("ghp_abc", False)
+    assert clean_token("  ghp_abc\n", "the password option") == ("ghp_abc", True)
+
+
+@pytest.mark.parametrize(("secret", "message"), [("", "is empty"), (None, "is empty"), ("  \n", "is empty"), ("ghp_a b", "whitespace")])
+def test_clean_token_rejects(secret: str | None, message: str) -> None:
+    with pytest.raises(InputError, match=f"the token from the password option {message}|{message}") as caught:
+        clean_token(secret, "the password option")
+    assert not (secret or "").strip() or secret not in str(caught.value)
