@@ -24,7 +24,7 @@ def credentials_from_docker_config(blob: object) -> list[tuple[Registry, str, st
         try:
             document = AuthFile.parse(blob.encode("utf-8", "surrogatepass"), "docker_config_json", DOCKER)
         except AuthFileError as exc:
-            raise InputError(str(exc).split("; it was left unchanged")[0]) from None
+            raise InputError(str(exc).partition("; it was left unchanged")[0]) from None
     elif isinstance(blob, dict):
         document = AuthFile(blob, DOCKER, "docker_config_json")
     else:

@@ -214,7 +214,7 @@ def test_resolution_agrees_with_the_go_clients(name: str, engine: str) -> None:
     parsed = af.AuthFile.parse(data, PATH, engine)
     for registry in REGISTRIES:
         # Docker looks up the host only; containers/image the most specific name.
-        key = registry.split("/")[0] if engine == DOCKER else registry
+        key = registry.partition("/")[0] if engine == DOCKER else registry
         expected = oracle_view(go_oracle.resolve(engine, data, key))
         assert model_view(parsed.resolve(Registry.parse(registry))) == expected, (name, engine, registry)
 
@@ -240,8 +240,8 @@ def test_a_rewrite_changes_nothing_any_client_resolves(name: str, engine: str) -
     other = Registry.parse("unrelated.example:5000")
     rewritten = parsed.with_entry(other, {"auth": enc("n", "n")}).serialize()
     for registry in REGISTRIES:
-        key = registry.split("/")[0] if engine == DOCKER else registry
-        for reader in {engine, PODMAN}:
+        key = registry.partition("/")[0] if engine == DOCKER else registry
+        for reader in sorted({engine, PODMAN}):
             read_key = key if reader == engine else registry
             after, before = go_oracle.resolve(reader, rewritten, read_key), go_oracle.resolve(reader, data, read_key)
             assert oracle_view(after) == oracle_view(before), (name, reader, registry)
