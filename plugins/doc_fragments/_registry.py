@@ -36,7 +36,13 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP request.
+      - Seconds each HTTP request may take in all, headers and body together. A registry that trickles its answer
+        cannot stretch it, and no answer is read beyond 1 MiB (1048576 bytes).
+      - >-
+        Each credential check (every request, retry and wait) must end within O(timeout) * (O(retries) + 1) * (2 + 3 per
+        image, + 2 per image with push probes) seconds. A request that cannot start in time is V(unreachable), naming
+        the registry. A retry that would overrun is not made, and the last answer is reported as it was.
+      - O(timeout) must be above 0 and at most 3600; O(retries) from 0 to 10.
     type: float
     default: 10
   retries:

@@ -68,6 +68,8 @@ options:
       - The Docker config file read with O(docker_config=true).
       - Defaults to C($DOCKER_CONFIG/config.json) when E(DOCKER_CONFIG) is set, else C(~/.docker/config.json) of the
         user running Ansible on the controller.
+      - Read by Docker's own rules, like the modules read it. A file larger than 4 MiB, or one that is not a regular
+        file (a FIFO), is refused without being read.
     type: path
   registry:
     description:
@@ -173,7 +175,7 @@ from ansible.parsing.vault import AnsibleVaultError, VaultHelper, VaultSecretsCo
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import read_file
+from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import MAX_FILE_SIZE, read_file
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import lookup_account
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._patsource import (
@@ -272,6 +274,8 @@ class LookupModule(LookupBase):
             return None, Attempt(place, "does not exist")
         if not os.path.isfile(path):
             raise AnsibleLookupError(f"vault_file {path} is not a regular file.")
+        if os.path.getsize(path) > MAX_FILE_SIZE:
+            raise AnsibleLookupError(f"vault_file {path} is more than {MAX_FILE_SIZE} bytes, far more than a token needs: check the path.")
         encrypted = False
         try:
             with open(path, "rb") as handle:

@@ -42,6 +42,7 @@ USER_FILES_ARGS: dict[str, dict[str, Any]] = {
 
 _LOGIN_ARGS: dict[str, dict[str, Any]] = {
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "missing_user": {"type": "str", "default": "fail", "choices": ["fail", "skip", "warn"]},
     "sync_runtime_auth": {"type": "bool", "default": True},
     "docker_config_json": {"type": "raw", "no_log": True},
     "credential_helpers": {"type": "bool", "default": True},
@@ -58,6 +59,7 @@ _REGISTRY_CHECK_ARGS: dict[str, dict[str, Any]] = {
     "check_push": {"type": "bool", "default": False},
     "inspect_token": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
     "github_api_url": {"type": "str", "default": GITHUB_API_URL},
+    "require_read_packages": {"type": "bool", "default": False},
     "fail_on_error": {"type": "bool", "default": True},
 }
 

@@ -21,17 +21,21 @@ import errno
 import fcntl
 import os
 import posixpath
+import re
 import stat
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, UnsafePathError
-from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, missing_home_message
 
 NEW_FILE_MODE = 0o600
 NEW_DIR_MODE = 0o700
 LOCK_TIMEOUT = 60  # seconds to wait for parallel writers of the same directory
+MAX_FILE_SIZE = 4 * 1024 * 1024  # bytes; an auth file holds a few KiB, a larger one is refused before it is read
+BACKUPS_KEPT = 5  # per file: older backups made by this module (they hold old credentials) are removed
+_SELINUX_LABEL = "security.selinux"
 _MAX_LINKS = 40
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -136,7 +140,11 @@ class TargetFile:
                 time.sleep(0.05)
 
     def read(self) -> tuple[bytes | None, os.stat_result | None]:
-        """The file's bytes and status, or ``(None, None)`` when it does not exist."""
+        """The file's bytes and status, or ``(None, None)`` when it does not exist.
+
+        What is not a regular file is refused without reading from it (opened non-blocking, so a FIFO cannot hang
+        the run), and so is a file larger than MAX_FILE_SIZE, before its content is read.
+        """
         try:
             fd = os.open(self.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self._dir_fd)
         except FileNotFoundError:
@@ -152,36 +160,110 @@ class TargetFile:
             self._guard.check(self.path, info, final=True)
             self._guard.check_final(self.dir_path, os.fstat(self._dir_fd), info)
             self._read_identity = (info.st_dev, info.st_ino)
-            return handle.read(), info
+            data = handle.read(MAX_FILE_SIZE + 1) if info.st_size <= MAX_FILE_SIZE else b""
+            if info.st_size > MAX_FILE_SIZE or len(data) > MAX_FILE_SIZE:
+                raise AuthFileError(
+                    f"{self.path} is {max(info.st_size, len(data))} bytes, more than the {MAX_FILE_SIZE} bytes an auth file may have;"
+                    " it was left unchanged: check what wrote it, then remove or shrink it."
+                )
+            return data, info
+
+    def leftovers(self) -> list[str]:
+        """Temporary files that a killed run left beside the file (each may hold credentials), as paths.
+
+        Only files and links by that name count: anything else is not ours to remove.
+        """
+        pattern = re.compile(rf"\.{re.escape(self.name)}\.tmp-[0-9]+-[0-9]+")
+        found = []
+        for name in sorted(filter(pattern.fullmatch, self._names())):
+            info = _lstat(name, self._dir_fd)
+            if info is not None and (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+                found.append(posixpath.join(self.dir_path, name))
+        return found
+
+    def sweep(self, paths: list[str]) -> list[str]:
+        """Remove the given leftovers (unlinked, never followed); the paths of those that were there."""
+        removed = []
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(posixpath.basename(path), dir_fd=self._dir_fd)
+                removed.append(path)
+        if removed:
+            self._sync_directory()
+        return removed
 
     def replace(self, data: bytes, *, mode: int, uid: int, gid: int) -> None:
-        """Write ``data`` to a temporary file beside the target, fsync it and rename it over the target."""
+        """Write ``data`` to a temporary file beside the target, fsync it and rename it over the target.
+
+        The new file keeps the SELinux label of the one it replaces, as Ansible's own ``atomic_move`` does.
+        """
+        temp = self._write_temp(data, mode, uid, gid, label_from=self.name)
+        self._rename_temp(temp, self.name)
+
+    def backup(self, data: bytes, info: os.stat_result) -> str:
+        """Keep a timestamped 0600 copy of the current content beside the file, written like the file itself.
+
+        Older backups of this file beyond BACKUPS_KEPT are removed. Returns the new backup's path.
+        """
+        name = f"{self.name}.{time.strftime('%Y-%m-%d@%H:%M:%S')}.{os.getpid()}.ghcr~"
+        self._rename_temp(self._write_temp(data, NEW_FILE_MODE, info.st_uid, info.st_gid), name)
+        pattern = re.compile(rf"{re.escape(self.name)}\.[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}@[0-9:]{{8}}\.[0-9]+\.ghcr~")
+        older = []
+        for other in filter(pattern.fullmatch, self._names()):
+            found = _lstat(other, self._dir_fd)
+            if other != name and found is not None and stat.S_ISREG(found.st_mode):
+                older.append((found.st_mtime_ns, other))
+        for _mtime, old in sorted(older)[: max(len(older) - (BACKUPS_KEPT - 1), 0)]:  # the new one always stays
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(old, dir_fd=self._dir_fd)
+        return posixpath.join(self.dir_path, name)
+
+    def remove(self, path: str) -> None:
+        """Remove a file this run made beside the target (a backup whose change then failed)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(posixpath.basename(path), dir_fd=self._dir_fd)
+
+    def _write_temp(self, data: bytes, mode: int, uid: int, gid: int, label_from: str | None = None) -> str:
+        """A new 0600 temporary file holding ``data``, fsynced, with its final owner and mode; removed on any failure."""
         temp = f".{self.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, NEW_FILE_MODE, dir_fd=self._dir_fd)
         try:
             with os.fdopen(fd, "wb") as handle:
                 self._set_owner_and_mode(handle.fileno(), mode, uid, gid)
+                if label_from:
+                    self._copy_label(label_from, handle.fileno())
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.rename(temp, self.name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=self._dir_fd)
+            raise
+        return temp
+
+    def _rename_temp(self, temp: str, name: str) -> None:
+        try:
+            os.rename(temp, name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp, dir_fd=self._dir_fd)
             raise
         self._sync_directory()
 
-    def backup(self, data: bytes, info: os.stat_result) -> str:
-        """Keep a timestamped 0600 copy of the current content beside the file; returns its path."""
-        stamp = time.strftime("%Y-%m-%d@%H:%M:%S")
-        name = f"{self.name}.{os.getpid()}.{stamp}~"
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, NEW_FILE_MODE, dir_fd=self._dir_fd)
-        with os.fdopen(fd, "wb") as handle:
-            self._set_owner_and_mode(handle.fileno(), NEW_FILE_MODE, info.st_uid, info.st_gid)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return posixpath.join(self.dir_path, name)
+    def _copy_label(self, name: str, fd: int) -> None:
+        """Give ``fd`` the SELinux label of ``name`` (its extended attribute; nothing where there is none)."""
+        try:
+            label = os.getxattr(f"/proc/self/fd/{self._dir_fd}/{name}", _SELINUX_LABEL, follow_symlinks=False)
+            os.setxattr(fd, _SELINUX_LABEL, label)
+        except OSError:
+            pass  # no SELinux, no label, or not allowed to set it: the file gets the directory's default label
+
+    def _names(self) -> list[str]:
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self._dir_fd)
+        try:
+            return os.listdir(fd)
+        finally:
+            os.close(fd)
 
     def chmod(self, mode: int) -> None:
         """Change the mode of the file that read() returned, and of no other."""
@@ -321,20 +403,31 @@ class _Walker:
         """Create a missing directory: the account's own (0700) inside its territory, else root's (0755).
 
         Root never hands the account a directory outside its own: a directory created under /etc for a
-        service user's file stays root's, so that user gains no say over /etc.
+        service user's file stays root's, so that user gains no say over /etc. The directory is made under a
+        temporary name, given its mode and owner, and only then renamed into place, so a run killed halfway
+        never leaves a half-made directory in the account's way (the next run removes the temporary one).
+        The account's home directory itself is never created.
         """
+        if path == posixpath.normpath(self.account.home):
+            raise AuthFileError(missing_home_message(self.account))
         parent = os.fstat(current.fd)
         for_another = os.geteuid() == 0 and self.account.uid != 0
         give_away = for_another and parent.st_uid == self.account.uid
         mode = 0o755 if for_another and not give_away else NEW_DIR_MODE
+        _sweep_temp_dirs(current.fd, name)
+        temp = f".{name}.tmpdir-{os.getpid()}-{time.monotonic_ns()}"
         try:
-            os.mkdir(name, mode, dir_fd=current.fd)
-        except FileExistsError:
-            pass
+            os.mkdir(temp, mode, dir_fd=current.fd)
         except OSError as exc:
             raise AuthFileError(f"Cannot create the directory {path}: {exc.strerror}.") from None
-        else:
-            self._settle_new_dir(current, name, path, mode, give_away)
+        try:
+            self._settle_new_dir(current, temp, path, mode, give_away)
+            _rename_noreplace(current.fd, temp, name)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.rmdir(temp, dir_fd=current.fd)
+            if not isinstance(exc, FileExistsError):  # another run made it meanwhile: use theirs
+                raise
         info = _lstat(name, current.fd)
         if info is None:
             raise AuthFileError(f"The directory {path} vanished while it was being created; run again.")
@@ -354,6 +447,47 @@ class _Walker:
             os.close(fd)
 
 
+def _sweep_temp_dirs(dir_fd: int, name: str) -> None:
+    """Remove the empty temporary directories that killed runs left while creating ``name``."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.tmpdir-[0-9]+-[0-9]+")
+    try:
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return
+    try:
+        names = os.listdir(fd)
+    finally:
+        os.close(fd)
+    for leftover in filter(pattern.fullmatch, names):
+        with contextlib.suppress(OSError):
+            os.rmdir(leftover, dir_fd=dir_fd)
+
+
+def _rename_noreplace(dir_fd: int, source: str, target: str) -> None:
+    """Rename ``source`` to ``target`` unless ``target`` exists (FileExistsError), atomically where the kernel can.
+
+    ``renameat2(RENAME_NOREPLACE)`` is not in Python's ``os``; without it (old libc, some file systems) the
+    check and the rename are two steps.
+    """
+    try:
+        import ctypes
+
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (ImportError, OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        if renameat2(dir_fd, source.encode(), dir_fd, target.encode(), 1) == 0:  # 1: RENAME_NOREPLACE
+            return
+        error = ctypes.get_errno()
+        if error == errno.EEXIST:
+            raise FileExistsError(error, os.strerror(error), target)
+        if error not in (errno.EINVAL, errno.ENOSYS):
+            raise OSError(error, os.strerror(error), target)
+    if _lstat(target, dir_fd) is not None:
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), target)
+    os.rename(source, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+
 def _components(path: str) -> list[str]:
     return [part for part in path.split("/") if part not in ("", ".")]
 
@@ -367,4 +501,4 @@ def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
         return None
 
 
-__all__ = ("NEW_DIR_MODE", "NEW_FILE_MODE", "TargetFile", "open_target", "read_file")
+__all__ = ("BACKUPS_KEPT", "MAX_FILE_SIZE", "NEW_DIR_MODE", "NEW_FILE_MODE", "TargetFile", "open_target", "read_file")

@@ -94,19 +94,28 @@ def load_json(data: bytes, path: str) -> Any:
 
 
 def _odd_value(value: Any, depth: int) -> str | None:
-    """What keeps a parsed value from being written back as the clients read it: depth, lone surrogates."""
+    """What keeps a parsed value from being written back as the clients read it: depth, lone surrogates.
+
+    The message never quotes the value: it may be a secret.
+    """
     if depth > MAX_DEPTH:
         return f"nests objects or arrays more than {MAX_DEPTH} levels deep"
     if isinstance(value, str):
-        return None if _is_text(value) else f"holds a lone UTF-16 surrogate escape in {_excerpt(value)}, which the clients read as U+FFFD"
+        return None if _is_text(value) else _SURROGATE
     items: Any = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
         if isinstance(key, str) and not _is_text(key):
-            return f"holds a lone UTF-16 surrogate escape in the key {_excerpt(key)}, which the clients read as U+FFFD"
+            return _SURROGATE
         problem = _odd_value(item, depth + 1)
         if problem:
             return problem
     return None
+
+
+_SURROGATE = (
+    "holds a lone UTF-16 surrogate escape (\\ud800 to \\udfff without its pair) in a key or string, which the clients"
+    " read as U+FFFD, so it cannot be written back as read (grep -n '\\\\ud[89abcdef]' finds it)"
+)
 
 
 def _is_text(value: str) -> bool:
@@ -115,10 +124,6 @@ def _is_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _excerpt(value: str) -> str:
-    return repr(value.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")[:40])
 
 
 def dump_json(value: Any, indent: str | None, level: int = 0) -> str:

@@ -12,6 +12,8 @@ Loaded only when the option is given.
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFile, check_username, decode_auth, field_value
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, Registry
@@ -26,7 +28,11 @@ def credentials_from_docker_config(blob: object) -> list[tuple[Registry, str, st
         except AuthFileError as exc:
             raise InputError(str(exc).partition("; it was left unchanged")[0]) from None
     elif isinstance(blob, dict):
-        document = AuthFile(blob, DOCKER, "docker_config_json")
+        try:  # the same strict reading as text: a dict from YAML can hold what JSON text can
+            text = json.dumps(blob, allow_nan=True)
+        except (TypeError, ValueError, RecursionError):
+            raise InputError("docker_config_json must hold only JSON values (objects, lists, strings, numbers, true, false, null).") from None
+        return credentials_from_docker_config(text)
     else:
         raise InputError("docker_config_json must be a Docker config, as JSON text or a dict, like ~/.docker/config.json.")
     if not isinstance(document.auths, dict) or not document.auths:

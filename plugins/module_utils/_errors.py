@@ -28,6 +28,10 @@ class InputError(GhcrError):
     """An option value is wrong; nothing was touched."""
 
 
+class MissingUserError(InputError):
+    """The account a task is for does not exist on this host."""
+
+
 class AuthFileError(GhcrError):
     """An auth file cannot be read, parsed or safely written; it was left unchanged."""
 
@@ -40,4 +44,4 @@ class HelperError(GhcrError):
     """A Docker credential helper is missing or failed."""
 
 
-__all__ = ("AuthFileError", "GhcrError", "HelperError", "InputError", "UnsafePathError")
+__all__ = ("AuthFileError", "GhcrError", "HelperError", "InputError", "MissingUserError", "UnsafePathError")

@@ -21,6 +21,7 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFi
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account
+from ansible_collections.fleet.ghcr.plugins.module_utils._redaction import hide_userinfo
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import PODMAN, Registry
 
 
@@ -39,7 +40,8 @@ def describe_entries(document: AuthFile) -> tuple[list[dict[str, Any]], list[str
             registry: Registry | None = Registry.parse(key, "key")
         except InputError:
             registry = None
-        found: dict[str, Any] = {"key": key, "registry": registry.name if registry else key, "username": None, "via": "none", "helper": None}
+        shown = hide_userinfo(key)
+        found: dict[str, Any] = {"key": shown, "registry": registry.name if registry else shown, "username": None, "via": "none", "helper": None}
         resolution = document.resolve(registry) if registry else None
         helper = document.helper_for(registry) if registry else None
         own = document.entry(key)

@@ -22,9 +22,9 @@ from typing import Any, Callable, NamedTuple
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import NEW_FILE_MODE, TargetFile, open_target
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFile, check_username, encode_auth, fingerprint
 from ansible_collections.fleet.ghcr.plugins.module_utils._credential_helper import CredentialHelper, helper_binary
-from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, GhcrError, HelperError, InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, GhcrError, HelperError, InputError, MissingUserError
 from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
-from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account, missing_home_message
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, PODMAN, Registry
 from ansible_collections.fleet.ghcr.plugins.module_utils._token import clean_token
 
@@ -61,10 +61,15 @@ class Plan:
         self.helper_ops: list[Callable[[], None]] = []
         self.helpers_used: list[str] = []
         self.helper_diffs: list[dict] = []
+        self.leftovers: list[str] = []  # temporary files of killed runs beside the file (paths)
+
+    @property
+    def file_changes(self) -> bool:
+        return self.new_bytes is not None or self.new_mode is not None or bool(self.helper_ops)
 
     @property
     def changes(self) -> bool:
-        return self.new_bytes is not None or self.new_mode is not None or bool(self.helper_ops)
+        return self.file_changes or bool(self.leftovers)
 
 
 def build_request(params: dict[str, Any], warn: Callable[[str], None]) -> LoginRequest:
@@ -74,11 +79,15 @@ def build_request(params: dict[str, Any], warn: Callable[[str], None]) -> LoginR
         for credential in credentials:
             credential.registry.key(DOCKER)
     account = lookup_account(params["user"])
+    files = file_specs(params, account, runtime=params["sync_runtime_auth"])
+    home = account.home.rstrip("/") + "/"
+    if params["state"] == PRESENT and any(spec.primary and spec.path.startswith(home) for spec in files) and not os.path.isdir(account.home):
+        raise InputError(missing_home_message(account))
     return LoginRequest(
         state=params["state"],
         credentials=credentials,
         account=account,
-        files=file_specs(params, account, runtime=params["sync_runtime_auth"]),
+        files=files,
         credential_helpers=params["credential_helpers"],
         backup=params["backup"],
     )
@@ -109,6 +118,7 @@ class LoginRunner:
         self.request = request
         self.plans: list[Plan] = []
         self.backups: list[str] = []
+        self.swept: list[str] = []
         self._helpers: dict[str, CredentialHelper] = {}
 
     def run(self) -> dict[str, Any]:
@@ -116,7 +126,9 @@ class LoginRunner:
         if not self.module.check_mode:
             planned, self.plans = self.plans, []
             for plan in planned:  # on a failure, the result lists the files written so far
-                self.plans.append(self._guarded(self._write, plan))
+                written = self._guarded(self._write, plan)
+                if written is not None:
+                    self.plans.append(written)
         return self.result()
 
     def _guarded(self, step: Callable, item: Any) -> Any:
@@ -136,6 +148,7 @@ class LoginRunner:
             "registries": registries,
             "auth_files": [self._report(plan) for plan in self.plans],
             "backup_files": self.backups,
+            "leftovers_removed": self.swept if not self.module.check_mode else [path for plan in self.plans for path in plan.leftovers],
         }
         if self.module._diff:
             result["diff"] = [item for plan in self.plans for item in _diffs(plan)]
@@ -146,16 +159,24 @@ class LoginRunner:
     def _plan_file(self, spec: FileSpec) -> Plan | None:
         target = open_target(spec.path, self.request.account, create_dirs=False)
         if target is None:
-            return self._plan(spec, None, None) if spec.primary else None
+            return self._plan(spec, None, None, []) if spec.primary else None
         with target:
             data, info = target.read()
-        return self._plan(spec, data, info)
+            leftovers = target.leftovers()
+        return self._plan(spec, data, info, leftovers)
 
-    def _plan(self, spec: FileSpec, data: bytes | None, info: os.stat_result | None) -> Plan | None:
+    def _plan(self, spec: FileSpec, data: bytes | None, info: os.stat_result | None, leftovers: list[str]) -> Plan | None:
         before = AuthFile.parse(data, spec.path, spec.engine)
-        if not spec.primary and not any(before.holds(credential.registry) for credential in self.request.credentials):
+        holds = any(before.holds(credential.registry) for credential in self.request.credentials)
+        if not spec.primary and not holds and not leftovers:
             return None
         plan = Plan(spec, data, info, before)
+        plan.leftovers = leftovers
+        if leftovers:
+            outcome = "would be removed" if self.module.check_mode else "were removed"
+            self.module.warn(f"{len(leftovers)} temporary file(s) that a killed run left beside {spec.path} (they may hold credentials) {outcome}.")
+        if not spec.primary and not holds:
+            return plan
         for credential in self.request.credentials:
             helper = before.helper_for(credential.registry)
             if helper and self.request.credential_helpers:
@@ -235,7 +256,8 @@ class LoginRunner:
 
     # ------------------------------------------------------------------ writing
 
-    def _write(self, plan: Plan) -> Plan:
+    def _write(self, plan: Plan) -> Plan | None:
+        """Apply ``plan`` under the directory lock; None when, planned again, the file needs nothing any more."""
         if not plan.changes:
             return plan
         creating = plan.spec.primary and self.request.state == PRESENT
@@ -244,16 +266,32 @@ class LoginRunner:
             return plan
         with target, target.locked():
             data, info = target.read()
-            if data != plan.data:  # another writer changed the file since it was planned: plan again under the lock
-                plan = self._plan(plan.spec, data, info) or plan
+            leftovers = target.leftovers()
+            if data != plan.data or leftovers != plan.leftovers:  # another writer was here since the plan: plan again
+                replanned = self._plan(plan.spec, data, info, leftovers)
+                if replanned is None:
+                    return None
+                plan = replanned
             self._apply(target, plan)
         return plan
 
     def _apply(self, target: TargetFile, plan: Plan) -> None:
+        self.swept += target.sweep(plan.leftovers)
         for operation in plan.helper_ops:
             operation()
+        backup = None
         if (plan.new_bytes is not None or plan.new_mode is not None) and self.request.backup and plan.data is not None:
-            self.backups.append(target.backup(plan.data, plan.info))
+            backup = target.backup(plan.data, plan.info)
+        try:
+            self._change(target, plan)
+        except BaseException:
+            if backup:
+                target.remove(backup)
+            raise
+        if backup:
+            self.backups.append(backup)
+
+    def _change(self, target: TargetFile, plan: Plan) -> None:
         info = plan.info
         if plan.new_bytes is not None:
             mode = plan.new_mode if plan.new_mode is not None else (stat.S_IMODE(info.st_mode) if info else NEW_FILE_MODE)
@@ -266,9 +304,9 @@ class LoginRunner:
 
     def _report(self, plan: Plan) -> dict[str, Any]:
         if self.request.state == ABSENT:
-            action = "removed" if plan.changes else "unchanged"
+            action = "removed" if plan.file_changes else "unchanged"
         else:
-            action = "created" if plan.info is None else "updated" if plan.changes else "unchanged"
+            action = "created" if plan.info is None and plan.file_changes else "updated" if plan.file_changes else "unchanged"
         report = {"path": plan.spec.path, "engine": plan.spec.engine, "action": action, "via": "helper" if plan.helpers_used else "file"}
         if plan.helpers_used:
             report["helper"] = plan.helpers_used[0]
@@ -295,8 +333,9 @@ def verify_credentials(params: dict[str, Any], credentials: list[Credential]) ->
 
     The registry client is imported here, so that a login without ``verify`` loads no HTTP or TLS code.
     """
-    from ansible_collections.fleet.ghcr.plugins.module_utils._registry_check import check_credential, failure_message
+    from ansible_collections.fleet.ghcr.plugins.module_utils._registry_check import check_connection, check_credential, failure_message
 
+    check_connection(params)
     images = [params["verify_image"]] if params["verify_image"] else []
     proofs = []
     for credential in credentials:
@@ -317,7 +356,10 @@ def verify_credentials(params: dict[str, Any], credentials: list[Credential]) ->
 
 def run_login(module: ModuleLike) -> dict[str, Any]:
     """The task result; a GhcrError raised here carries the result up to the failure."""
-    request = build_request(module.params, module.warn)
+    try:
+        request = build_request(module.params, module.warn)
+    except MissingUserError as exc:
+        return _without_user(module, str(exc))
     for credential in request.credentials:
         if credential.secret is not None:
             module.no_log_values.update({credential.secret, encode_auth(credential.username, credential.secret)})
@@ -333,6 +375,22 @@ def run_login(module: ModuleLike) -> dict[str, Any]:
         raise type(exc)(str(exc), runner.result()) from None
     if proofs is not None:
         result["verification"] = proofs
+    return result
+
+
+def _without_user(module: ModuleLike, problem: str) -> dict[str, Any]:
+    """Nothing to do for a user that does not exist: logging out is done, logging in fails unless missing_user says otherwise."""
+    params = module.params
+    if params["state"] == PRESENT and params["missing_user"] == "fail":
+        raise MissingUserError(problem)
+    registry = Registry.parse(params["registry"]).name
+    result: dict[str, Any] = {"changed": False, "registry": registry, "registries": [registry], "auth_files": [], "backup_files": [], "leftovers_removed": []}
+    if params["state"] == PRESENT:
+        result.update(skipped=True, msg=f"{problem} Nothing was done (missing_user={params['missing_user']}).")
+        if params["missing_user"] == "warn":
+            module.warn(result["msg"])
+    else:
+        result["msg"] = f"{problem} There is nothing to log out."
     return result
 
 

@@ -14,7 +14,7 @@ import posixpath
 import pwd
 from typing import NamedTuple
 
-from ansible_collections.fleet.ghcr.plugins.module_utils._errors import InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import InputError, MissingUserError
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, PODMAN
 
 
@@ -30,7 +30,7 @@ def lookup_account(name: str | None) -> Account:
     try:
         entry = pwd.getpwnam(name) if name else pwd.getpwuid(os.geteuid())
     except KeyError:
-        raise InputError(f"user {name!r} does not exist on this host (not in the passwd database): create it first or fix the name.") from None
+        raise MissingUserError(f"user {name!r} does not exist on this host (not in the passwd database): create it first or fix the name.") from None
     return Account(name=entry.pw_name, uid=entry.pw_uid, gid=entry.pw_gid, home=entry.pw_dir)
 
 
@@ -41,6 +41,13 @@ def expand_for(account: Account, path: str, option: str) -> str:
     if not posixpath.isabs(path):
         raise InputError(f"{option} must be an absolute path or start with ~/ (the home of {account.name}); got {path!r}.")
     return posixpath.normpath(path)
+
+
+def missing_home_message(account: Account) -> str:
+    return (
+        f"The home directory {account.home} of {account.name} does not exist, and it is not created for the user:"
+        " create the account's home first (for example with ansible.builtin.user), or give paths outside it."
+    )
 
 
 def docker_config_path(account: Account) -> str:
@@ -94,6 +101,7 @@ __all__ = (
     "expand_for",
     "file_specs",
     "lookup_account",
+    "missing_home_message",
     "podman_auth_path",
     "podman_runtime_auth_paths",
 )

@@ -22,12 +22,21 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import DOCKER
 _AUTHS, _HEADERS, _PROXIES = go_fold("auths"), go_fold("HttpHeaders"), go_fold("proxies")
 _SHOWN_ENTRY_FIELDS = frozenset(go_fold(name) for name in ("username", "serveraddress", "email"))
 _SHOWN_FIELDS = frozenset(fold for fold, (_name, kind) in DOCKER_FIELDS.items() if kind in ("string", "strings")) | {
-    go_fold(name) for name in ("credHelpers", "aliases", "features", "proxies")
+    go_fold(name) for name in ("credHelpers", "aliases", "features")
 }
+_PROXY_FIELDS = frozenset(go_fold(name) for name in ("httpProxy", "httpsProxy", "noProxy", "ftpProxy", "allProxy"))
+
+
+HIDDEN = "(hidden)"
 
 
 def redacted_text(tree: dict, indent: str | None) -> str:
-    """``tree`` laid out as the file is (tabs when it was compact), with every secret replaced by its fingerprint."""
+    """``tree`` laid out as the file is (tabs when it was compact), with every secret hidden.
+
+    Credentials in ``auths`` entries become fingerprints, so a rotation is visible. Other secrets, which the modules
+    never change (header values, passwords in URLs, unknown fields), are shown as ``(hidden)``: a short fingerprint of
+    a low-entropy value could be guessed.
+    """
     shown = {}
     for key, value in tree.items():
         fold = go_fold(key)
@@ -35,6 +44,8 @@ def redacted_text(tree: dict, indent: str | None) -> str:
             shown[key] = {hide_userinfo(name): _entry(entry) for name, entry in value.items()}
         elif fold == _HEADERS and isinstance(value, dict):
             shown[key] = {name: _hidden(item) for name, item in value.items()}
+        elif fold == _PROXIES and isinstance(value, dict):
+            shown[key] = {name: _proxy(item) for name, item in value.items()}
         elif fold in _SHOWN_FIELDS:
             shown[key] = _map_strings(value, hide_userinfo)
         else:
@@ -43,25 +54,37 @@ def redacted_text(tree: dict, indent: str | None) -> str:
 
 
 def hide_userinfo(text: str) -> str:
-    """A URL (with or without a scheme) with any ``user:password@`` replaced by a fingerprint."""
+    """``text`` with everything before its last ``@`` (after any scheme) hidden: ``user:password@`` in a URL or proxy."""
     start = text.find("://") + 3 if "://" in text else 0
-    end = min((index for index in (text.find(mark, start) for mark in "/?#") if index >= 0), default=len(text))
-    at = text.rfind("@", start, end)
-    if at < 0:
+    at = text.rfind("@")
+    if at < start:
         return text
-    return text[:start] + fingerprint(text[start:at]) + text[at:]
+    return text[:start] + HIDDEN + text[at:]
 
 
 def _entry(entry: Any) -> Any:
     if not isinstance(entry, dict):
         return _hidden(entry)
-    return {name: value if go_fold(name) in _SHOWN_ENTRY_FIELDS and isinstance(value, str) else _hidden(value) for name, value in entry.items()}
+    return {
+        name: hide_userinfo(value) if go_fold(name) in _SHOWN_ENTRY_FIELDS and isinstance(value, str) else _fingerprinted(value)
+        for name, value in entry.items()
+    }
 
 
-def _hidden(value: Any) -> Any:
+def _proxy(config: Any) -> Any:
+    if not isinstance(config, dict):
+        return _hidden(config)
+    return {name: hide_userinfo(value) if go_fold(name) in _PROXY_FIELDS and isinstance(value, str) else _hidden(value) for name, value in config.items()}
+
+
+def _fingerprinted(value: Any) -> Any:
     if value is None or value == "":
         return value
     return fingerprint(value if isinstance(value, str) else dump_json(value, None))
+
+
+def _hidden(value: Any) -> Any:
+    return value if value is None or value == "" else HIDDEN
 
 
 def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
@@ -74,4 +97,4 @@ def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
     return value
 
 
-__all__ = ("hide_userinfo", "redacted_text")
+__all__ = ("HIDDEN", "hide_userinfo", "redacted_text")

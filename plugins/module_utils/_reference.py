@@ -24,8 +24,8 @@ DOCKER_HUB_KEY = "https://index.docker.io/v1/"  # the only key Docker reads for 
 DOCKER_HUB_API = "registry-1.docker.io"
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
-_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
-_NAME_RE = re.compile(rf"^(?P<name>{_LABEL}(?:\.{_LABEL})*|\[(?P<ipv6>[0-9a-f:.]+)\])(?::(?P<port>[0-9]{{1,5}}))?$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_NAME_RE = re.compile(rf"^(?P<name>{_LABEL}(?:\.{_LABEL})*|\[(?P<ipv6>[0-9a-f:.]+)\])(?::(?P<port>[1-9][0-9]{{0,4}}))?$")
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _COMPONENT_RE = re.compile(rf"^{_COMPONENT}$")
 _REPOSITORY_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")

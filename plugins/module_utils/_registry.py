@@ -15,13 +15,16 @@ manifest ``HEAD`` per image and, if asked, an upload ``POST`` that is cancelled 
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import random
 import re
+import signal
 import socket
 import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.error import HTTPError, URLError
@@ -36,6 +39,7 @@ MANIFEST_TYPES = (
     " application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json"
 )
 MAX_WAIT = 30.0  # longest single wait for a 429 or 5xx; a registry asking for more gets a rate_limited error
+MAX_BODY = 1024 * 1024  # bytes read from any answer: registry errors and tokens are a few KiB, an endless body is cut
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 _RETRY_AFTER_TEXT = re.compile(r"retry-after:\s*((?:[0-9]*\.?[0-9]+(?:ns|us|µs|μs|ms|s|m|h))+)", re.IGNORECASE)
@@ -136,7 +140,7 @@ def retry_after(response: Response, message: str) -> float | None:
     """The wait a 429 asks for: the larger of the ``Retry-After`` header and GHCR's ``retry-after: …`` text."""
     waits = []
     header = response.header("retry-after")
-    if header and header.strip().replace(".", "", 1).isdigit():
+    if header and re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,9})?", header.strip()):
         waits.append(float(header.strip()))
     found = _RETRY_AFTER_TEXT.search(message or "")
     if found:
@@ -150,7 +154,7 @@ def registry_errors(body: bytes) -> list[dict[str, Any]]:
     """The ``errors`` list of a registry error body, or an empty list."""
     try:
         doc = json.loads(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return []
     errors = doc.get("errors") if isinstance(doc, dict) else None
     return [error for error in errors if isinstance(error, dict)] if isinstance(errors, list) else []
@@ -160,9 +164,9 @@ def registry_message(response: Response) -> tuple[str, str]:
     """``(CODE, message)`` as the registry worded them; falls back to the body text or the status."""
     errors = registry_errors(response.body)
     if errors:
-        return str(errors[0].get("code", "")).upper(), str(errors[0].get("message", "")) or str(errors[0].get("code", ""))
+        return str(errors[0].get("code", "")).upper(), (str(errors[0].get("message", "")) or str(errors[0].get("code", "")))[:2000]
     text = response.body.decode("utf-8", "replace").strip()
-    return "", text[:500] if text else f"HTTP {response.status}"
+    return "", text[:2000] if text else f"HTTP {response.status}"
 
 
 def scope_for(repository: str, push: bool) -> str:
@@ -196,24 +200,60 @@ def classify(response: Response, stage: str) -> Problem:
 # --------------------------------------------------------------------------- transport
 
 
-class Transport:
-    """HTTP through ansible.module_utils.urls, with retries for 429 and 5xx and a request counter."""
+class _TimedOut(BaseException):  # not an Exception, so that no "except Exception" on the way can swallow it
+    """A request's overall deadline passed (raised by the SIGALRM handler of overall_deadline)."""
 
-    def __init__(self, endpoint: Endpoint, sleep: Callable[[float], None] = time.sleep) -> None:
+
+def _expire(_signum: int, _frame: object) -> None:
+    raise _TimedOut()
+
+
+@contextlib.contextmanager
+def overall_deadline(seconds: float) -> Iterator[None]:
+    """Interrupt what runs inside after ``seconds``, whatever it waits for: a registry that trickles its headers
+    or streams an endless body cannot outlast the deadline. Outside the main thread (no signals), only the
+    socket timeout applies."""
+    try:
+        previous = signal.signal(signal.SIGALRM, _expire)
+    except ValueError:
+        yield
+        return
+    outer = signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer[0] > 0:  # give back a timer that was running before, less the time spent here
+            signal.setitimer(signal.ITIMER_REAL, max(outer[0] - (time.monotonic() - started), 0.001), outer[1])
+
+
+class Transport:
+    """HTTP through ansible.module_utils.urls, with retries for 429 and 5xx, deadlines, capped bodies and a request counter.
+
+    Each request must finish (headers and body) within the endpoint's ``timeout``; all requests, retries and
+    waits of this transport within ``budget`` seconds (default ``timeout * (retries + 1)``). No answer is read
+    beyond MAX_BODY bytes.
+    """
+
+    def __init__(self, endpoint: Endpoint, sleep: Callable[[float], None] = time.sleep, budget: float | None = None) -> None:
         self.endpoint = endpoint
         self.sleep = sleep
         self.requests = 0
+        self.budget = budget if budget is not None else endpoint.timeout * (endpoint.retries + 1)
+        self.deadline = time.monotonic() + self.budget
         self._request = Request(validate_certs=endpoint.validate_certs, ca_path=endpoint.ca_path, timeout=endpoint.timeout, follow_redirects="none")
 
     def send(self, method: str, url: str, headers: dict[str, str] | None = None) -> Response:
-        """One request with retries; raises RegistryProblem when the registry cannot be reached."""
+        """One request with retries; raises RegistryProblem when the registry cannot be reached in time."""
         attempt = 0
         while True:
             response = self._once(method, url, headers or {})
             if response.status not in _RETRYABLE or attempt >= self.endpoint.retries:
                 return response
             wait = self._wait_for(response, attempt)
-            if wait is None:
+            if wait is None or time.monotonic() + wait >= self.deadline:
                 return response
             attempt += 1
             self.sleep(wait)
@@ -225,17 +265,37 @@ class Transport:
         return min(MAX_WAIT, 2.0 ** attempt) * random.uniform(0.5, 1.0)
 
     def _once(self, method: str, url: str, headers: dict[str, str]) -> Response:
+        host = self.endpoint.host
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            message = f"{host} did not finish answering within the time budget of {self.budget:g} s (from timeout and retries)"
+            raise RegistryProblem(Problem("unreachable", message, HINTS["unreachable"]))
         self.requests += 1
+        allowed = min(self.endpoint.timeout, remaining)
         try:
-            handle = self._request.open(method, url, headers=headers)
-            return Response(handle.status, _lower(handle.headers), handle.read())
-        except HTTPError as exc:
-            return Response(exc.code, _lower(exc.headers), exc.read() if exc.fp else b"")
+            with overall_deadline(allowed):
+                return self._exchange(method, url, headers)
+        except _TimedOut:
+            message = f"{host} did not answer within {allowed:g} s (headers and body together)"
+            raise RegistryProblem(Problem("unreachable", message, HINTS["unreachable"])) from None
         except (URLError, OSError, ssl.SSLError, socket.timeout) as exc:
             raise RegistryProblem(self._unreachable(exc)) from None
         except (http.client.HTTPException, ValueError) as exc:
-            message = f"{self.endpoint.host} broke the HTTP protocol ({type(exc).__name__}: {exc})"
+            message = f"{host} broke the HTTP protocol ({type(exc).__name__}: {exc})"
             raise RegistryProblem(Problem("server_error", message, HINTS["server_error"])) from None
+
+    def _exchange(self, method: str, url: str, headers: dict[str, str]) -> Response:
+        try:
+            answer = self._request.open(method, url, headers=headers)
+        except HTTPError as exc:
+            answer = exc
+        with contextlib.closing(answer):
+            status = answer.status if not isinstance(answer, HTTPError) else answer.code
+            body = answer.read(MAX_BODY + 1) if getattr(answer, "fp", True) else b""
+        if len(body) > MAX_BODY:
+            message = f"{self.endpoint.host} sent an answer larger than {MAX_BODY} bytes; it was not read further"
+            raise RegistryProblem(Problem("server_error", message, HINTS["server_error"], status))
+        return Response(status, _lower(answer.headers), body)
 
     def _unreachable(self, exc: BaseException) -> Problem:
         reason = getattr(exc, "reason", exc)
@@ -243,6 +303,16 @@ class Transport:
         if isinstance(reason, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
             return Problem("tls_error", f"TLS failure talking to {self.endpoint.host}: {text}", HINTS["tls_error"])
         return Problem("unreachable", f"Cannot reach {self.endpoint.host}: {text}", HINTS["unreachable"])
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret replaced by ``********``: in any letter case, and also when whitespace, quotes or
+    backslashes stand between its characters (a registry may echo a token in another case or split form)."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            pattern = r"[\s'\"\\]*".join(re.escape(char) for char in secret)
+            text = re.sub(pattern, "********", text, flags=re.IGNORECASE)
+    return text
 
 
 def _lower(headers: Any) -> dict[str, str]:
@@ -285,6 +355,16 @@ class RegistryChecker:
         self.account = username
         self.basic = False  # the registry takes Basic auth on every request instead of tokens
         self.credential_used = False  # a registry that needs no authentication never sees the credential
+        self.secrets = [secret, basic_authorization(username, secret)[6:]] if username and secret else []
+
+    def _classify(self, response: Response, stage: str) -> Problem:
+        """classify(), with any echo of the credential in the registry's message masked."""
+        problem = classify(response, stage)
+        problem.message = self._masked(problem.message)
+        return problem
+
+    def _masked(self, message: str) -> str:
+        return mask(message, [*self.secrets, *(value.rstrip("=") for value in self.secrets[1:])])[:500]
 
     def check(self, images: list[tuple[str, ImageName]], check_push: bool) -> CheckResult:
         """Log in with a token scoped to every image, then check each; ``images`` pairs the text given with its name."""
@@ -295,6 +375,7 @@ class RegistryChecker:
             for image, (_ref, name) in zip(result.images, images):
                 self._check_image(image, name.repository, name.reference, token, check_push)
         except RegistryProblem as problem:
+            problem.problem.message = self._masked(problem.problem.message)
             result.error = problem.problem.as_dict()
         return result
 
@@ -305,7 +386,7 @@ class RegistryChecker:
             return None
         scheme, challenge = parse_challenge(probe.header("www-authenticate"))
         if probe.status != 401 or scheme not in ("bearer", "basic"):
-            raise RegistryProblem(classify(probe, "login"))
+            raise RegistryProblem(self._classify(probe, "login"))
         if scheme == "basic":
             return self._basic_login()
         return self._bearer_token(challenge, scopes)
@@ -314,7 +395,7 @@ class RegistryChecker:
         headers = {"Authorization": self.authorization} if self.authorization else {}
         answer = self.transport.send("GET", f"{self.base}/v2/", headers)
         if answer.status != 200:
-            raise RegistryProblem(classify(answer, "login"))
+            raise RegistryProblem(self._classify(answer, "login"))
         self.basic = True
         self.credential_used = self.authorization is not None
 
@@ -330,12 +411,12 @@ class RegistryChecker:
         url = urljoin(self.base + "/", realm) + ("&" if "?" in realm else "?") + urlencode(query)
         answer = self.transport.send("GET", url, headers)
         if answer.status != 200:
-            raise RegistryProblem(classify(answer, "token"))
+            raise RegistryProblem(self._classify(answer, "token"))
         self.credential_used = self.authorization is not None
         try:
             doc = json.loads(answer.body.decode("utf-8"))
             return str(doc.get("token") or doc["access_token"])
-        except (ValueError, KeyError, AttributeError, UnicodeDecodeError):
+        except (ValueError, KeyError, AttributeError, UnicodeDecodeError, RecursionError):
             raise RegistryProblem(Problem("server_error", "The token endpoint answered without a token.", HINTS["server_error"], 200)) from None
 
     def _auth_headers(self, token: str | None) -> dict[str, str]:
@@ -353,7 +434,7 @@ class RegistryChecker:
         else:
             # HEAD answers carry no body; GET once to read the registry's own words.
             detail = self.transport.send("GET", url, headers) if head.status not in _RETRYABLE else head
-            problem = classify(detail if detail.status != 200 else head, "pull")
+            problem = self._classify(detail if detail.status != 200 else head, "pull")
             if problem.code == "manifest_unknown":
                 problem = self._unknown_name(repository, headers) or problem
             image.error = problem.as_dict()
@@ -363,7 +444,7 @@ class RegistryChecker:
     def _unknown_name(self, repository: str, headers: dict[str, str]) -> Problem | None:
         """Tell a missing repository from a missing tag: Distribution answers MANIFEST_UNKNOWN for both."""
         answer = self.transport.send("GET", f"{self.base}/v2/{repository}/tags/list?n=1", headers)
-        problem = classify(answer, "pull") if answer.status == 404 else None
+        problem = self._classify(answer, "pull") if answer.status == 404 else None
         return problem if problem and problem.code == "name_unknown" else None
 
     def _probe_push(self, image: ImageResult, repository: str, token: str | None) -> bool:
@@ -371,7 +452,7 @@ class RegistryChecker:
         answer = self.transport.send("POST", f"{self.base}/v2/{repository}/blobs/uploads/", self._auth_headers(token))
         if answer.status != 202:
             if image.error is None:
-                image.error = classify(answer, "push").as_dict()
+                image.error = self._classify(answer, "push").as_dict()
             return False
         location = answer.header("location")
         if location:
@@ -381,6 +462,7 @@ class RegistryChecker:
 
 __all__ = (
     "HINTS",
+    "MAX_BODY",
     "CheckResult",
     "Endpoint",
     "ImageResult",
@@ -390,6 +472,8 @@ __all__ = (
     "Response",
     "Transport",
     "classify",
+    "mask",
+    "overall_deadline",
     "parse_challenge",
     "parse_go_duration",
     "registry_message",

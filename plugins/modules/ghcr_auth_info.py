@@ -19,6 +19,8 @@ description:
   - Problems reported are modes readable by group or others, files not owned by O(user), files that do not parse or
     are not regular files, entries Docker cannot decode (which make Docker ignore the whole file), several spellings
     of one registry with different credentials, and Podman runtime files that shadow the persistent file.
+  - A file larger than 4 MiB (4194304 bytes), or one that is not a regular file, is reported as a problem without
+    being read.
   - Never returns a secret; only user names. Credential helpers are not run.
   - Use M(fleet.ghcr.ghcr_registry) with O(fleet.ghcr.ghcr_registry#module:auth_file) to prove that a listed credential
     works; C(playbooks/verify.yml) does both for a whole inventory.

@@ -19,10 +19,20 @@ description:
     normalised key (V(https://ghcr.io/) becomes V(ghcr.io)). Every other key and entry of the file is kept as it
     was, and so is the file's indentation. C(http://) and C(https://) spellings of the same key are removed, so
     that a stale token cannot linger under another spelling.
-  - Files are replaced atomically (a temporary file in the same directory, fsync, rename) under an advisory lock
-    on the directory, so parallel runs lose no entry. New files are created with mode C(0600) in C(0700)
-    directories and belong to O(user); existing files keep their owner and mode, except that a mode readable by
-    group or others is tightened (with a warning).
+  - Files are replaced atomically (a C(0600) temporary file in the same directory, fsync, rename) under an advisory
+    lock on the directory, so parallel runs lose no entry. New files are created with mode C(0600) in C(0700)
+    directories and belong to O(user); existing files keep their owner, mode and SELinux label, except that a mode
+    readable by group or others is tightened (with a warning).
+  - >-
+    A run killed at any point leaves nothing in the way. Temporary files that a killed run left beside a file are
+    removed by the next run, whatever its O(state) (see RV(leftovers_removed)). A missing directory is created
+    under a temporary name and renamed into place only once it belongs to O(user). The home directory of O(user)
+    is never created: a missing one is an error.
+  - >-
+    Bounds. An auth file larger than 4 MiB (4194304 bytes), or one that is not a regular file, is refused before
+    it is read. With O(verify), every HTTP request must finish, headers and body, within O(timeout). Each credential
+    check must finish within O(timeout) times (O(retries) + 1) times the number of requests it can make. No answer is
+    read beyond 1 MiB.
   - >-
     Files are read exactly as the Go clients read them, field names in any letter case included. Some files are
     never rewritten: one that is empty or does not parse; one that holds a key twice, two spellings of one field,
@@ -77,6 +87,15 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  missing_user:
+    description:
+      - What to do when O(user) does not exist on the host, for O(state=present).
+      - V(fail) fails the task. V(skip) does nothing and reports the task as skipped. V(warn) does the same with a
+        warning. Useful for mixed fleets where not every host has every user.
+      - With O(state=absent) a missing user is never an error; there is nothing to log out.
+    type: str
+    choices: [fail, skip, warn]
+    default: fail
   sync_runtime_auth:
     description:
       - Podman reads C($XDG_RUNTIME_DIR/containers/auth.json) (C(/run/user/UID/...), and for root also
@@ -104,7 +123,11 @@ options:
     default: true
   backup:
     description:
-      - Keep a timestamped C(0600) copy of each file before changing it, beside the file.
+      - Keep a timestamped C(0600) copy of each file before changing it, beside the file
+        (C(config.json.YYYY-MM-DD@HH:MM:SS.PID.ghcr~)). The copy is written like the file itself (a temporary file,
+        then a rename) and removed again if the change then fails, so RV(backup_files) lists exactly what exists.
+      - Backups hold old credentials, so only the 5 newest backups of each file made this way are kept; older
+        ones are removed when a new one is made.
     type: bool
     default: false
   verify:
@@ -241,7 +264,15 @@ backup_files:
   returned: always
   type: list
   elements: str
-  sample: [/home/deploy/.docker/config.json.4242.2026-11-22@10:15:02~]
+  sample: [/home/deploy/.docker/config.json.2026-11-22@10:15:02.4242.ghcr~]
+leftovers_removed:
+  description:
+    - Temporary files (C(.config.json.tmp-PID-NANOSECONDS)) that a killed run left beside a file, which this run
+      removed (in check mode, would remove). They may hold credentials, so removing them counts as a change.
+  returned: always
+  type: list
+  elements: str
+  sample: [/home/deploy/.docker/.config.json.tmp-4242-1733080000000000000]
 """
 
 from ansible.module_utils.basic import AnsibleModule

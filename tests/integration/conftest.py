@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from tests.support.clients import PassStore
 from tests.support.clients import podman_env as make_podman_env
 from tests.support.registry import REQUIRED_BINARIES as REGISTRY_BINARIES
 from tests.support.registry import Registry, RegistryError, random_token
+from tests.support.users import UnixUser, user_factory
 
 SEED_REPO = "fleet/hello"
 SEED_TAG = "1.0"
@@ -115,3 +116,14 @@ def ghcr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GhcrStack]:
         pytest.fail(f"the ghcr fixture needs the test requirements (pip install -r tests/requirements.txt): {error}", pytrace=False)
     require_binaries(GHCR_BINARIES, "the ghcr fixture")
     yield from running(GhcrStack(tmp_path_factory.mktemp("ghcr")), populate_defaults, "the GHCR test stack")
+
+
+@pytest.fixture
+def make_user() -> Iterator[Callable[[], UnixUser]]:
+    """A factory of throwaway Unix users, removed afterwards (root only)."""
+    yield from user_factory()
+
+
+@pytest.fixture
+def user(make_user: Callable[[], UnixUser]) -> UnixUser:
+    return make_user()

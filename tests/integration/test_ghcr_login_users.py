@@ -14,13 +14,11 @@ from __future__ import annotations
 import grp
 import json
 import os
-import pwd
-import secrets
 import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,84 +27,9 @@ import pytest
 from tests.support.ansible import PlaybookRun, assert_no_secret, login_task, run_tasks
 from tests.support.authfiles import encode_auth
 from tests.support.registry import random_token
+from tests.support.users import UnixUser, require_root, unused_name
 
 SEED_REF = "fleet/hello:1.0"
-USER_BINARIES = ("useradd", "userdel", "runuser", "skopeo")
-
-
-# -- throwaway Unix users ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnixUser:
-    name: str
-    uid: int
-    gid: int
-    home: Path
-
-    @property
-    def docker_file(self) -> Path:
-        return self.home / ".docker" / "config.json"
-
-    @property
-    def podman_file(self) -> Path:
-        return self.home / ".config" / "containers" / "auth.json"
-
-    @property
-    def runtime_file(self) -> Path:
-        return Path(f"/run/user/{self.uid}/containers/auth.json")
-
-
-def _require_root() -> None:
-    if os.geteuid() != 0:
-        pytest.fail("these tests create Unix users and run the module as root for them: run pytest as root", pytrace=False)
-    missing = [name for name in USER_BINARIES if shutil.which(name) is None]
-    if missing:
-        pytest.fail(f"these tests need {', '.join(missing)} on PATH", pytrace=False)
-
-
-def _unused_name() -> str:
-    while True:
-        name = f"ghcrt{secrets.token_hex(4)}"
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            return name
-
-
-@pytest.fixture
-def make_user() -> Iterator[Callable[[], UnixUser]]:
-    """A factory of throwaway users (``useradd -m -s /bin/sh ghcrtXXXXXXXX``), all removed with ``userdel -r``."""
-    _require_root()
-    created: list[str] = []
-
-    def make() -> UnixUser:
-        name = _unused_name()
-        proc = subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            pytest.fail(f"useradd {name} failed (exit {proc.returncode}): {proc.stderr}", pytrace=False)
-        created.append(name)
-        entry = pwd.getpwnam(name)
-        return UnixUser(entry.pw_name, entry.pw_uid, entry.pw_gid, Path(entry.pw_dir))
-
-    try:
-        yield make
-    finally:
-        problems = []
-        for name in reversed(created):
-            home = Path(pwd.getpwnam(name).pw_dir)
-            proc = subprocess.run(["userdel", "-r", name], capture_output=True, text=True, check=False)
-            if home.is_dir() or home.is_symlink():  # userdel -r does not follow links; finish its job if it gave up
-                shutil.rmtree(home, ignore_errors=True)
-            if proc.returncode != 0:
-                problems.append(f"userdel -r {name}: exit {proc.returncode}: {proc.stderr.strip()}")
-        if problems:
-            pytest.fail("; ".join(problems), pytrace=False)
-
-
-@pytest.fixture
-def user(make_user: Callable[[], UnixUser]) -> UnixUser:
-    return make_user()
 
 
 @pytest.fixture
@@ -566,8 +489,8 @@ def test_runtime_file_without_the_registry_is_left_alone_and_not_reported(tmp_pa
 
 
 def test_a_user_that_does_not_exist_fails_and_creates_nothing(tmp_path: Path, registry) -> None:
-    _require_root()
-    name = _unused_name()
+    require_root()
+    name = unused_name()
     elsewhere = tmp_path / "elsewhere"
     explicit = {"docker_config_path": str(elsewhere / "d" / "config.json"), "podman_auth_path": str(elsewhere / "p" / "auth.json")}
     run = run_as_root(tmp_path / "run", registry, [login_for(registry, name), login_for(registry, name, **explicit)])

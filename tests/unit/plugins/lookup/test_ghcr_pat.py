@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import string
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -543,3 +545,26 @@ def test_namespaced_registry_is_looked_up_by_host() -> None:
     assert found == pat
     assert attempt.found
     assert pat not in str(attempt)
+
+
+def test_a_fifo_as_the_docker_config_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    text = failure(host(), docker_config=True, docker_config_path=str(fifo))
+    assert "not a regular file" in text and str(fifo) in text
+    assert time.monotonic() - started < 10
+
+
+def test_an_oversized_docker_config_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    with config.open("wb") as handle:
+        handle.truncate(5 * 1024 * 1024)
+    assert "more than the 4194304 bytes" in failure(host(), docker_config=True, docker_config_path=str(config))
+
+
+def test_an_oversized_vault_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "pat.vault"
+    with path.open("wb") as handle:
+        handle.truncate(5 * 1024 * 1024)
+    assert "more than" in failure(host(), vault_file=str(path))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.fleet.ghcr.plugins.module_utils import _atomic
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import _Guard, open_target
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, UnsafePathError
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account
@@ -147,3 +148,77 @@ def test_a_file_that_appears_after_resolution_is_checked_again(tmp_path: Path) -
         os.chown(path, 65534, 65534)
         with pytest.raises(UnsafePathError, match="belongs to uid 65534"):
             target.read()
+
+
+def current_account() -> Account:
+    import pwd
+
+    entry = pwd.getpwuid(os.geteuid())
+    return Account(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir)
+
+
+def test_backups_are_written_whole_and_only_the_newest_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config.json"
+    path.write_text("{}")
+    stamps = iter(f"2026-12-01@10:00:0{second}" for second in range(9))
+    monkeypatch.setattr(_atomic.time, "strftime", lambda _layout: next(stamps))
+    (tmp_path / "config.json.4242.2099-01-01@00:00:00~").write_text("ansible.builtin's backup naming: never ours")
+    made = []
+    for index in range(7):
+        with open_target(str(path), current_account(), create_dirs=False) as target:
+            made.append(target.backup(f"content {index}".encode(), os.stat(path)))
+    kept = sorted(name for name in os.listdir(tmp_path) if name.endswith(".ghcr~"))
+    assert kept == sorted(os.path.basename(name) for name in made[-_atomic.BACKUPS_KEPT:])
+    assert (tmp_path / "config.json.4242.2099-01-01@00:00:00~").exists()
+    newest = Path(made[-1])
+    assert newest.read_text() == "content 6" and stat.S_IMODE(newest.stat().st_mode) == 0o600
+    assert not [name for name in os.listdir(tmp_path) if ".tmp-" in name]
+
+
+def test_the_backup_just_made_is_kept_whatever_the_clock_says(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text("{}")
+    for second in range(_atomic.BACKUPS_KEPT):
+        future = tmp_path / f"config.json.2099-01-01@00:00:0{second}.1.ghcr~"
+        future.write_text("old")
+        os.utime(future, ns=(4102444800 * 10**9 + second, 4102444800 * 10**9 + second))
+    with open_target(str(path), current_account(), create_dirs=False) as target:
+        made = target.backup(b"current", os.stat(path))
+    assert Path(made).read_text() == "current"
+    assert len([name for name in os.listdir(tmp_path) if name.endswith(".ghcr~")]) == _atomic.BACKUPS_KEPT
+
+
+def test_leftovers_are_recognised_by_name_only_for_this_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    for name in (".config.json.tmp-12-345", ".config.json.tmp-1-2", ".auth.json.tmp-1-2", ".config.json.tmp-x-2", "config.json.tmp-1-2"):
+        (tmp_path / name).write_text("secret")
+    (tmp_path / ".config.json.tmp-7-7").mkdir()  # not a file: not ours to remove, and no reason to fail
+    expected = [str(tmp_path / ".config.json.tmp-1-2"), str(tmp_path / ".config.json.tmp-12-345")]
+    with open_target(str(path), current_account(), create_dirs=False) as target:
+        assert target.leftovers() == expected
+        assert target.sweep(target.leftovers()) == expected
+    assert sorted(os.listdir(tmp_path)) == [".auth.json.tmp-1-2", ".config.json.tmp-7-7", ".config.json.tmp-x-2", "config.json.tmp-1-2"]
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    with path.open("wb") as handle:
+        handle.truncate(_atomic.MAX_FILE_SIZE + 1)
+    limit = f"more than the {_atomic.MAX_FILE_SIZE} bytes"
+    with open_target(str(path), current_account(), create_dirs=False) as target, pytest.raises(AuthFileError, match=limit):
+        target.read()
+
+
+def test_new_directories_come_into_place_whole_and_leftovers_are_swept(tmp_path: Path) -> None:
+    (tmp_path / "..docker.tmpdir-1-2").mkdir()  # what a run killed while making .docker leaves
+    target = open_target(str(tmp_path / ".docker" / "config.json"), current_account(), create_dirs=True)
+    assert target is not None
+    target.__exit__()
+    assert sorted(os.listdir(tmp_path)) == [".docker"] and stat.S_IMODE((tmp_path / ".docker").stat().st_mode) == 0o700
+
+
+def test_a_missing_home_is_never_created(tmp_path: Path) -> None:
+    account = current_account()._replace(home=str(tmp_path / "home"))
+    with pytest.raises(AuthFileError, match=r"home directory .* does not exist"):
+        open_target(str(tmp_path / "home" / ".docker" / "config.json"), account, create_dirs=True)
+    assert os.listdir(tmp_path) == []

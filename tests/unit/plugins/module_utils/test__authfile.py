@@ -61,7 +61,7 @@ REFUSED = [
     (b'{"auths": {}, "x": ' + b"[" * 65 + b"]" * 65 + b"}", "more than 64 levels", ENGINES),
     (b"[" * 10001 + b"]" * 10001, "more than 64 levels", ENGINES),
     (b'{"auths": {}, "x": "\\ud800"}', "lone UTF-16 surrogate", ENGINES),
-    (b'{"auths": {"\\udc00x": {}}}', "lone UTF-16 surrogate escape in the key", ENGINES),
+    (b'{"auths": {"\\udc00x": {}}}', "lone UTF-16 surrogate escape", ENGINES),
     (b'{"auths": {}} trailing', "not valid JSON", ENGINES),
     (b'{"auths": {}}{}', "not valid JSON", ENGINES),
 ]
@@ -182,8 +182,8 @@ REGISTRIES = ["ghcr.io", "ghcr.io/org/app", "ghcr.io/other", "docker.io", "quay.
 
 def oracle_view(report: dict) -> tuple:
     if report["source"] == "ambiguous":
-        answers = {(item["source"], item["username"], item["password"]) for item in report["alternatives"]}
-        if len(answers) > 1 or not report["loaded"]:
+        answers = {(item["source"], item["username"], item["password"], item["lookup_error"]) for item in report["alternatives"]}
+        if len(answers) > 1 or not report["loaded"] or any(item["lookup_error"] for item in report["alternatives"]):
             return ("broken",)
         report = {**report, **report["alternatives"][0], "key": None}
     if not report["loaded"] or report["fatal"] or report["lookup_error"]:
@@ -368,3 +368,9 @@ def test_decode_auth_refuses_what_docker_refuses(value: object, problem: str) ->
 def test_check_username(username: str | None, message: str) -> None:
     with pytest.raises(InputError, match=message):
         af.check_username(username)
+
+
+def test_a_refusal_never_quotes_the_value_it_refuses() -> None:
+    with pytest.raises(AuthFileError) as caught:
+        doc(b'{"auths": {"quay.io": {"password": "ghp_TOPSECRET0123456789\\udc00"}}}')
+    assert "TOPSECRET" not in str(caught.value) and "surrogate" in str(caught.value)

@@ -31,7 +31,7 @@ def test_credentials_from_docker_config() -> None:
         (42, "as JSON text or a dict"),
         ({"auths": {"ghcr.io": {}}}, "holds no credential"),
         ({"auths": {"ghcr.io": {"auth": "bm9jb2xvbg=="}}}, "username:secret"),
-        ({"auths": {"ghcr.io": {"username": "u", "password": 5}}}, "'password' must be a string"),
+        ({"auths": {"ghcr.io": {"username": "u", "password": 5}}}, "\\['password'\\] must be a string"),
         ({"auths": {"ghcr.io": {"auth": enc("a", "1")}, "https://ghcr.io": {"auth": enc("a", "2")}}}, "two different credentials for ghcr.io"),
         ({"auths": {"[:::::]": {"auth": enc("a", "1")}}}, "malformed"),
         ({"auths": {"ghcr.io": {"auth": enc("a", "has space")}}}, "whitespace"),
@@ -45,3 +45,19 @@ def test_credentials_from_docker_config_rejects(blob: object, message: str) -> N
 def test_the_same_credential_under_two_spellings_is_one() -> None:
     blob = {"auths": {"ghcr.io": {"auth": enc("a", "1")}, "https://ghcr.io": {"auth": enc("a", "1")}}}
     assert len(credentials_from_docker_config(blob)) == 1
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        {"Auths": {"ghcr.io": {"auth": enc("a", "1")}}, "auths": {"quay.io": {"auth": enc("b", "2")}}},
+        {"auths": {"ghcr.io": {"Auth": enc("a", "1"), "auth": enc("a", "2")}}},
+        {"auths": {"ghcr.io": {"auth": enc("a", "1")}}, "credsStore": 5},
+        {"auths": {"ghcr.io": {"auth": enc("a", "1")}}, "n": float("inf")},
+    ],
+)
+def test_a_dict_is_read_as_strictly_as_text(blob: dict) -> None:
+    with pytest.raises(InputError):
+        credentials_from_docker_config(blob)
+    with pytest.raises(InputError):
+        credentials_from_docker_config(json.dumps(blob))

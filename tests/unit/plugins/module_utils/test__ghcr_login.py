@@ -53,6 +53,7 @@ def params(home: Path, **changes: object) -> dict:
         "ca_path": None,
         "timeout": 10,
         "retries": 3,
+        "missing_user": "fail",
     }
     return {**base, **changes}
 
@@ -116,3 +117,18 @@ def test_tilde_means_the_target_users_home(tmp_path: Path) -> None:
     module = StandInModule(params(tmp_path, engines=["docker"], docker_config_path="~/x/config.json"), check_mode=True)
     result = run_login(module)
     assert result["auth_files"][0]["path"].endswith("/x/config.json") and not result["auth_files"][0]["path"].startswith("~")
+
+
+@pytest.mark.parametrize(("state", "missing_user"), [("present", "skip"), ("present", "warn"), ("absent", "fail"), ("absent", "skip")])
+def test_a_missing_user_is_left_alone_when_asked_and_on_logout(tmp_path: Path, state: str, missing_user: str) -> None:
+    module = StandInModule(params(tmp_path, user="no-such-user-fleet-ghcr", state=state, missing_user=missing_user))
+    result = run_login(module)
+    assert not result["changed"] and result["auth_files"] == [] and "does not exist" in result["msg"]
+    assert result.get("skipped", False) is (state == "present")
+    assert len(module.warnings) == (1 if (state, missing_user) == ("present", "warn") else 0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_user_still_gets_input_errors_first(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is empty"):
+        run_login(StandInModule(params(tmp_path, user="no-such-user-fleet-ghcr", password=" ", missing_user="skip")))

@@ -27,9 +27,13 @@ SECRET_SPELLINGS = {
                     "username": "octocat", "unknownfield": "SECRET_G"},
         "quay.io": {"pa\u017f\u017fword": "SECRET_E", "identitytoKen": "SECRET_F"},
         "https://user:SECRET_H@quay.io": {},
+        "r.example": {"serveraddress": "https://bob:SECRET_N@r.example", "auth": enc("bob", "x")},
     },
     "httpheaders": {"Authorization": "Bearer SECRET_I"},
-    "proxies": {"default": {"httpsProxy": "svc:SECRET_J@proxy:3128", "httpProxy": "http://u:SECRET_K@p:1", "noProxy": "localhost"}},
+    "proxies": {
+        "default": {"httpsProxy": "svc:SECRET_J@proxy:3128", "httpProxy": "http://u:SECRET_K@p:1", "noProxy": "localhost"},
+        "other": {"httpProxy": "http://puser:SECRET_O#x/y@proxy", "ftpProxy": "puser:SECRET_P/q@proxy:21", "password": "SECRET_Q"},
+    },
     "plugins": {"x": {"token": "SECRET_L"}},
     "somethingElse": {"token": "SECRET_M"},
     "psFormat": "table {{.ID}}",
@@ -40,7 +44,7 @@ SECRET_SPELLINGS = {
 def test_redacted_shows_no_secret_in_any_spelling(engine: str) -> None:
     parsed = doc(SECRET_SPELLINGS, engine)
     shown = parsed.redacted()
-    for marker in "ABCDEFGHIJKLM":
+    for marker in "ABCDEFGHIJKLMNOPQ":
         assert f"SECRET_{marker}" not in shown
     assert enc("octocat", "ghp_SECRET_A") not in shown and af.fingerprint(enc("octocat", "ghp_SECRET_A")) in shown
     for harmless in ('"username": "octocat"', "table {{.ID}}", "@proxy:3128", "localhost", '"Authorization"', '"plugins"'):

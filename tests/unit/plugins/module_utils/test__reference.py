@@ -43,6 +43,8 @@ def test_parse(given_value: str, name: str, scheme: str | None) -> None:
         ("ftp://ghcr.io", "only http:// and https://"),
         ("ghcr.io:99999", "malformed"),
         ("ghcr.io:0", "malformed"),
+        ("ghcr.io:00443", "malformed"),
+        ("a" * 64 + ".example", "malformed"),
         ("-ghcr.io", "malformed"),
         ("[:::::]", "malformed"),
         ("[::1", "malformed"),

@@ -13,8 +13,10 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._registry import (
     Endpoint,
     Response,
     classify,
+    mask,
     parse_challenge,
     parse_go_duration,
+    registry_errors,
     registry_message,
     retry_after,
     scope_for,
@@ -120,3 +122,22 @@ def test_endpoint_uses_http_only_when_asked() -> None:
     for given_value, base in cases:
         endpoint = Endpoint.of(Registry.parse(given_value), timeout=5.0)
         assert endpoint.base == base and endpoint.timeout == 5.0
+
+
+@pytest.mark.parametrize(
+    "echo",
+    ["ghp_SecretValue123", "GHP_SECRETVALUE123", "ghp_secretvalue123", "g h p _ S e c r e t V a l u e 1 2 3", 'ghp_Secret"Value\\123'],
+)
+def test_mask_hides_a_secret_in_any_case_or_split_form(echo: str) -> None:
+    assert mask(f"bad credential {echo} here", ["ghp_SecretValue123"]) == "bad credential ******** here"
+
+
+def test_mask_leaves_other_text_alone() -> None:
+    assert mask("authentication required", ["ghp_SecretValue123", "", "ab"]) == "authentication required"
+
+
+def test_hostile_answers_are_not_crashes() -> None:
+    assert retry_after(response(429, b"", retry_after="\u00b2"), "") is None
+    assert retry_after(response(429, b"", retry_after="2.5"), "") == 2.5
+    assert registry_errors(b"[" * 200000) == []
+    assert registry_message(response(401, b"[" * 200000))[0] == ""
