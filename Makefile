@@ -173,8 +173,13 @@ build: venv
 			head -n 1 "$$tmp/doc.out"; \
 		done; \
 	done; \
-	[ -e plugins/modules/ghcr_login.py ] || echo "note: plugins/modules/ghcr_login.py does not exist yet"; \
-	echo "rendered the docs of $$found plugin(s) from $$(basename "$$tarball")"
+	echo "rendered the docs of $$found plugin(s) from $$(basename "$$tarball")"; \
+	for f in playbooks/*.yml; do \
+		name=fleet.ghcr.$$(basename "$$f" .yml); \
+		echo "ansible-playbook --syntax-check $$name"; \
+		ansible-playbook --syntax-check -i localhost, "$$name" >"$$tmp/play.out" 2>&1 \
+			|| { cat "$$tmp/play.out" >&2; echo "FAILED: the installed playbook $$name does not load" >&2; exit 1; }; \
+	done
 
 # ---------------------------------------------------------------------------- molecule
 

@@ -17,7 +17,7 @@ import stat
 from typing import Any
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import read_file
-from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFile
+from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFile, fingerprint
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account
@@ -41,14 +41,16 @@ def describe_entries(document: AuthFile) -> tuple[list[dict[str, Any]], list[str
         except InputError:
             registry = None
         shown = hide_userinfo(key)
-        found: dict[str, Any] = {"key": shown, "registry": registry.name if registry else shown, "username": None, "via": "none", "helper": None}
+        found: dict[str, Any] = {
+            "key": shown, "registry": registry.name if registry else shown, "username": None, "fingerprint": None, "via": "none", "helper": None,
+        }
         resolution = document.resolve(registry) if registry else None
         helper = document.helper_for(registry) if registry else None
         own = document.entry(key)
         if helper:
             found.update(via="helper", helper=helper[0])
         elif own.source == "entry":
-            found.update(via="file", username=own.username)
+            found.update(via="file", username=own.username, fingerprint=fingerprint(own.secret) if own.secret else None)
         elif own.source == "token":
             found["via"] = "token"
         elif own.source == "broken":

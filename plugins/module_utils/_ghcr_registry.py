@@ -8,7 +8,8 @@
 """The ghcr_registry backend: prove a credential, given or read from an auth file as its client would read it.
 
 From the ModuleLike object called ``module``, only ``params``, ``no_log_values`` (secrets read from auth files
-are added) and ``get_bin_path`` (for credential helpers named in an auth file) are used.
+are added), ``warn`` (what the GitHub API says of the token) and ``get_bin_path`` (for credential helpers named in an
+auth file) are used.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLi
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, expand_for, lookup_account
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, PODMAN, Registry
 from ansible_collections.fleet.ghcr.plugins.module_utils._registry import CheckResult
-from ansible_collections.fleet.ghcr.plugins.module_utils._registry_check import check_credential, failure_message, token_report
-from ansible_collections.fleet.ghcr.plugins.module_utils._token import clean_token
+from ansible_collections.fleet.ghcr.plugins.module_utils._registry_check import check_connection, check_credential, failure_message, token_report
+from ansible_collections.fleet.ghcr.plugins.module_utils._token import clean_token, read_packages_problem
 
 
 def auth_file_engine(path: str, choice: str) -> str:
@@ -49,6 +50,8 @@ class AuthFileSource:
 
     def credential(self, registry: Registry) -> tuple[str, str]:
         found = self._from(self.document.resolve(registry), registry)
+        if not found[1]:
+            raise InputError(f"auth_file {self.document.path} gives {registry} a user name without a password or token: nothing to prove.")
         self.module.no_log_values.update({found[1], encode_auth(*found)})
         return found
 
@@ -101,6 +104,7 @@ def credentials_for(module: ModuleLike, registry: Registry) -> list[tuple[tuple[
 def run_registry(module: ModuleLike) -> dict[str, Any]:
     """The ghcr_registry result; a GhcrError carries the result when the check fails and fail_on_error is set."""
     params = module.params
+    check_connection(params)
     registry = Registry.parse(params["registry"])
     results: dict[str, Any] = {}
     checks: list[CheckResult] = []
@@ -129,7 +133,12 @@ def run_registry(module: ModuleLike) -> dict[str, Any]:
         "token": token,
         "requests": requests,
     }
+    for warning in (token or {}).get("warnings", []):
+        module.warn(warning)
     problem = failure_message(registry.host, merged, params["check_push"])
+    if not problem and params["require_read_packages"] and token:
+        problem = read_packages_problem(token)
+        output["error"] = output["error"] or ({"code": "denied", "message": problem, "hint": problem, "status": None} if problem else None)
     if problem and params["fail_on_error"]:
         raise GhcrError(problem, output)
     return output

@@ -147,28 +147,47 @@ def inspect_token(transport: Transport, api_url: str, token: str, needs_push: bo
     now = now or datetime.now(timezone.utc)
     kind = token_kind(token)
     warning = kind_warning(token) if kind != "unknown" else None
-    report: dict[str, Any] = {"kind": kind, "scopes": None, "expires_at": None, "warnings": [warning] if warning else []}
+    report: dict[str, Any] = {"kind": kind, "scopes": None, "expires_at": None, "warnings": [warning] if warning else [], "answered": None}
     if kind not in ("classic", "fine_grained"):
         return report
+    report["answered"] = False
     answer = transport.send("GET", api_url.rstrip("/") + "/user", {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
     if answer.status == 401:
-        report["warnings"].append(f"The GitHub API refused the token (HTTP 401: {_api_message(answer.body)}): it is revoked, expired or mistyped.")
+        report["warnings"].append(f"The GitHub API refused the token (HTTP 401: {_api_message(answer.body, token)}): it is revoked, expired or mistyped.")
         return report
     if answer.status != 200:
-        report["warnings"].append(f"The GitHub API gave no answer about the token (HTTP {answer.status}: {_api_message(answer.body)}).")
+        report["warnings"].append(f"The GitHub API gave no answer about the token (HTTP {answer.status}: {_api_message(answer.body, token)}).")
         return report
     scopes = parse_scopes(answer.header("x-oauth-scopes")) if kind == "classic" else None
     expires_at = parse_expiry(answer.header("github-authentication-token-expiration"))
+    report["answered"] = True
     report["scopes"] = scopes
     report["expires_at"] = expires_at.isoformat() if expires_at else None
     report["warnings"] += scope_warnings(scopes, needs_push) + expiry_warnings(expires_at, now)
     return report
 
 
-def _api_message(body: bytes) -> str:
+def read_packages_problem(report: dict[str, Any]) -> str | None:
+    """Why a token cannot be trusted to pull, when the GitHub API was asked: a classic PAT without read:packages, or no answer.
+
+    Only classic PATs expose their scopes; other kinds are judged by their warnings alone.
+    """
+    if report.get("kind") != "classic" or report.get("answered") is None:
+        return None
+    if not report["answered"]:
+        reasons = "; ".join(report["warnings"]) or "no answer"
+        return f"The GitHub API could not confirm that the token may pull ({reasons}). It fails closed: fix the access or turn the requirement off."
+    if not set(report["scopes"] or []) & {"read:packages", "write:packages"}:
+        return "The classic personal access token lacks the read:packages scope: GHCR would refuse every private pull. Create one with read:packages."
+    return None
+
+
+def _api_message(body: bytes, token: str) -> str:
+    from ansible_collections.fleet.ghcr.plugins.module_utils._registry import mask
+
     try:
-        return str(json.loads(body.decode("utf-8")).get("message", "no message"))
-    except (ValueError, AttributeError, UnicodeDecodeError):
+        return mask(str(json.loads(body.decode("utf-8")).get("message", "no message")), [token])[:300]
+    except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
         return "no message"
 
 
@@ -180,6 +199,7 @@ __all__ = (
     "kind_warning",
     "parse_expiry",
     "parse_scopes",
+    "read_packages_problem",
     "scope_warnings",
     "token_kind",
 )

@@ -108,6 +108,13 @@ files:
           description: The user name of an inline credential; V(null) otherwise.
           type: str
           sample: octocat
+        fingerprint:
+          description:
+            - The fingerprint of an inline credential's secret (C(sha256:) and the first 12 hex digits of the SHA-256 of
+              the token), the same as C({{ token | hash('sha256') }}) cut to 12 digits. It tells which token a host
+              holds, for example the one in inventory after a rotation, without revealing it. V(null) otherwise.
+          type: str
+          sample: "sha256:1a2b3c4d5e6f"
         via:
           description:
             - V(file) (a user name and secret in the file), V(helper) (the client asks a credential helper),

@@ -95,6 +95,8 @@ options:
     description:
       - Ask the GitHub API (C(GET /user)) for the token's kind, scopes and expiry.
       - V(auto) asks only when O(registry) is V(ghcr.io).
+      - What the API says is returned in RV(token) and its warnings (missing C(read:packages), broader scopes than
+        pulling needs, expiry within 14 days, token kinds GHCR does not document) are also Ansible warnings.
     type: str
     choices: [auto, always, never]
     default: auto
@@ -104,6 +106,14 @@ options:
       - O(ca_path) applies to it too when it is not the default; the default API is checked against the system's CAs.
     type: str
     default: https://api.github.com
+  require_read_packages:
+    description:
+      - When the GitHub API was asked about a classic PAT (see O(inspect_token)), treat a token without
+        C(read:packages) (or C(write:packages), which implies it) as a failure, error code V(denied).
+      - Fails closed when the API cannot be asked or refuses the token.
+      - Other kinds of token do not report scopes; they are judged by their warnings alone.
+    type: bool
+    default: false
   fail_on_error:
     description:
       - By default the task fails when the credential is rejected, the registry cannot be reached, or a listed image is
@@ -237,6 +247,11 @@ token:
       description: Missing C(read:packages), broader scopes than the job needs, expiry within 14 days, unsupported kinds.
       type: list
       elements: str
+    answered:
+      description:
+        - V(true) when the GitHub API answered about a classic or fine-grained PAT, V(false) when it could not be
+          asked or refused the token, V(null) when it was not asked (other kinds).
+      type: bool
 requests:
   description: How many HTTP requests the check made (registry, token endpoint and GitHub API, with retries).
   returned: always

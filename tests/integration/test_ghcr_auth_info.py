@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -65,6 +66,8 @@ def test_reports_each_file_by_its_clients_rules_without_secrets(tmp_path: Path) 
         ("gcr.io", "helper", None, False, "gcloud"),
     ]
     assert any("mode 0644" in problem for problem in docker["problems"])
+    expected = "sha256:" + hashlib.sha256(b"ghp_SECRETinline").hexdigest()[:12]
+    assert [entry["fingerprint"] for entry in docker["registries"]] == [None, expected, "sha256:" + hashlib.sha256(b"ghp_SECRETorg").hexdigest()[:12], None]
     podman = files["auth.json"]
     assert [(entry["registry"], entry["username"], entry["used"]) for entry in podman["registries"]] == [("ghcr.io/org", "orguser", True)]
     assert podman["problems"] == []

@@ -223,9 +223,9 @@ def test_a_host_whose_images_cannot_be_pulled_fails_the_play_before_any_write(tm
 
 @pytest.mark.parametrize(("verify", "api_requests"), [("once", 1), ("each_host", 0)])
 def test_only_the_once_check_asks_the_github_api(tmp_path: Path, ghcr, verify: str, api_requests: int) -> None:
-    """Per-host checks set inspect_token=never; the once check leaves it to the module (and to module_defaults)."""
-    defaults = {"fleet.ghcr.ghcr_registry": {"inspect_token": "always", "github_api_url": ghcr.github_api_url}}
-    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], verify=verify, play={"module_defaults": defaults})
+    """Per-host checks set inspect_token=never; the once check asks as registry_auth_inspect_token says."""
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], verify=verify)
+    fleet.write_vars(verify=verify, inspect_token="always", github_api_url=ghcr.github_api_url)
     returncode, output, _log = fleet.run()
     assert returncode == 0, output[-3000:]
     assert ghcr.counters["api"] == api_requests

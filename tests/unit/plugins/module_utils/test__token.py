@@ -13,6 +13,7 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._token import (
     kind_warning,
     parse_expiry,
     parse_scopes,
+    read_packages_problem,
     scope_warnings,
     token_kind,
 )
@@ -81,3 +82,20 @@ def test_clean_token_rejects(secret: str | None, message: str) -> None:
     with pytest.raises(InputError, match=f"the token from the password option {message}|{message}") as caught:
         clean_token(secret, "the password option")
     assert not (secret or "").strip() or secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("report", "problem"),
+    [
+        ({"kind": "classic", "answered": True, "scopes": ["read:packages"], "warnings": []}, None),
+        ({"kind": "classic", "answered": True, "scopes": ["write:packages", "repo"], "warnings": []}, None),
+        ({"kind": "classic", "answered": True, "scopes": ["repo"], "warnings": []}, "lacks the read:packages scope"),
+        ({"kind": "classic", "answered": True, "scopes": [], "warnings": []}, "lacks the read:packages scope"),
+        ({"kind": "classic", "answered": False, "scopes": None, "warnings": ["Could not ask the GitHub API: timeout"]}, "fails closed"),
+        ({"kind": "fine_grained", "answered": True, "scopes": None, "warnings": []}, None),
+        ({"kind": "oauth", "answered": None, "scopes": None, "warnings": []}, None),
+    ],
+)
+def test_read_packages_problem(report: dict, problem: str | None) -> None:
+    found = read_packages_problem(report)
+    assert (found is None) if problem is None else (problem in found)
