@@ -85,9 +85,11 @@ def test_login_rotate_verify_logout(fleet: dict, ghcr) -> None:
     assert returncode == 0, output[-3000:]
     rows = json.loads(report.read_text())
     assert len(rows) == 4 and all(row["works"] for row in rows)
+    assert all(row["current"] is True for row in rows), "every file holds the credential now in inventory"
+    assert len({row["proven_by"] for row in rows}) == 1, "one distinct credential, proven from one host"
     assert "4 credential(s) on 2 host(s): 4 work, 0 fail" in output
-    assert ghcr.counters["token"] == 4
-    assert output.count('"inspect_token": "never"') == 4 and '"inspect_token": "auto"' not in output, "per-host checks never ask the GitHub API"
+    assert ghcr.counters["token"] == 2, "one proof of the credential the files hold, one question about the inventory credential"
+    assert ghcr.counters["api"] == 0, "the GitHub API is asked only for ghcr.io (or inspect_token=always)"
     assert_no_secret(output + log, "octocat", new)
 
     returncode, output, _log = play(fleet, "logout.yml")
@@ -150,3 +152,65 @@ def test_logout_needs_no_vault_password(fleet: dict, ghcr) -> None:
         assert json.loads((fleet["root"] / "homes" / host / "docker" / "config.json").read_text())["auths"] == {}
         assert json.loads((fleet["root"] / "homes" / host / "containers" / "auth.json").read_text())["auths"] == {}
     assert ghcr.counters == {"registry": 0, "token": 0, "api": 0}
+
+
+def test_verify_gates_a_pipeline_and_lists_every_host(fleet: dict, ghcr) -> None:
+    """fail_on makes the exit code the verdict; an unreachable host is in the report with its reason; stale files show."""
+    good, old = ghcr.tokens["good"], ghcr.tokens["push"]
+    set_token(fleet, good)
+    assert play(fleet, "login.yml")[0] == 0
+    hosts = json.loads((fleet["inventory"] / "hosts.yml").read_text())
+    hosts["all"]["hosts"]["gamma"] = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_user": "nobody"}
+    (fleet["inventory"] / "hosts.yml").write_text(json.dumps(hosts))
+    report = fleet["root"] / "audit.json"
+
+    returncode, output, _log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}")
+    assert returncode == 0, output[-3000:]
+    rows = json.loads(report.read_text())
+    gamma = [row for row in rows if row["host"] == "gamma"]
+    assert len(gamma) == 1 and gamma[0]["status"] == "unreachable" and gamma[0]["error"]["code"] == "unreachable", gamma
+
+    returncode, output, _log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}", "-e", '{"registry_audit_fail_on": ["failing"]}')
+    assert returncode != 0 and "The audit found failing" in output, output[-3000:]
+    assert json.loads(report.read_text()), "the report is written before the play fails"
+
+    hosts["all"]["hosts"].pop("gamma")
+    (fleet["inventory"] / "hosts.yml").write_text(json.dumps(hosts))
+    set_token(fleet, old)  # inventory moves on; the files still hold the previous token
+    ghcr.reset_counters()
+    returncode, output, _log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}", "-e", '{"registry_audit_fail_on": ["stale"]}')
+    assert returncode != 0 and "The audit found stale" in output, output[-3000:]
+    assert all(row["current"] is False for row in json.loads(report.read_text()))
+    assert ghcr.counters["token"] == 2, "requests do not grow with hosts or files"
+    returncode, output, _log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}", "-e", '{"registry_audit_fail_on": ["missing", "problems"]}')
+    assert returncode == 0, output[-3000:]
+    assert_no_secret(output, "octocat", good)
+    assert_no_secret(output, "octocat", old)
+
+
+def test_verify_fails_on_missing_and_problems(fleet: dict, ghcr) -> None:
+    homes = fleet["root"] / "homes"
+    alpha = homes / "alpha" / "docker" / "config.json"
+    alpha.parent.mkdir(parents=True)
+    alpha.write_text(json.dumps({"auths": {ghcr.host: {"auth": encode_auth("octocat", ghcr.tokens["good"])}}}))
+    alpha.chmod(0o644)
+    set_token(fleet, ghcr.tokens["good"])
+    report = fleet["root"] / "audit.json"
+    for condition, expected in (("missing", "missing"), ("problems", "problems")):
+        returncode, output, _log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}", "-e", json.dumps({"registry_audit_fail_on": [condition]}))
+        assert returncode != 0 and f"The audit found {expected}" in output, output[-3000:]
+
+
+def test_verify_fails_on_an_expiring_inventory_credential(fleet: dict, ghcr) -> None:
+    set_token(fleet, ghcr.tokens["soon"])
+    assert play(fleet, "login.yml")[0] == 0
+    settings_path = fleet["inventory"] / "group_vars" / "all" / "main.yml"
+    settings = json.loads(settings_path.read_text())
+    settings.update(registry_auth_inspect_token="always", registry_auth_github_api_url=ghcr.github_api_url)
+    settings_path.write_text(json.dumps(settings))
+    report = fleet["root"] / "audit.json"
+    ghcr.reset_counters()
+    returncode, output, _log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}", "-e", '{"registry_audit_fail_on": ["expiring"]}')
+    assert returncode != 0 and "The audit found expiring" in output, output[-3000:]
+    assert ghcr.counters["api"] == 1, "one GitHub API request for the one inventory credential"
+    assert all(row["expires_at"] for row in json.loads(report.read_text()))
