@@ -217,7 +217,7 @@ class LookupModule(LookupBase):
             attempts.append(attempt)
             if attempt.found:
                 display.vvv(f"fleet.ghcr.ghcr_pat: host {host}: using the token from {attempt.place}")
-                return [self._checked(value, attempt.place)]
+                return [self._checked(value, attempt)]
             display.vvvv(f"fleet.ghcr.ghcr_pat: host {host}: no token in {attempt}")
         return self._missing(host, attempts)
 
@@ -246,7 +246,7 @@ class LookupModule(LookupBase):
             return None, Attempt(place, "defined, but null")
         if not isinstance(value, str):
             raise AnsibleLookupError(f"the value of {name} for {host} is a {type(value).__name__}, not a string: it must be the token itself.")
-        return value, Attempt(place, "found", found=True)
+        return value, Attempt(place, "found", found=True, source=f"inventory variable {name}")
 
     def _other_host_vars(self, variables: Mapping[str, Any], host: str) -> Mapping[str, Any]:
         hostvars = variables.get("hostvars")
@@ -311,11 +311,11 @@ class LookupModule(LookupBase):
 
     # ------------------------------------------------------------------ results
 
-    def _checked(self, value: str, place: str) -> str:
+    def _checked(self, value: str, attempt: Attempt) -> str:
         if not self.get_option("validate"):
             return str(value)
         try:
-            token, warning = checked_token(value, place)
+            token, warning = checked_token(value, attempt)
         except PatSourceError as exc:
             raise AnsibleLookupError(str(exc)) from None
         if warning:

@@ -34,18 +34,22 @@ class Attempt:
     place: str
     outcome: str
     found: bool = False
+    source: str = ""  # the place without the host, for warnings that Ansible shows once however many hosts share them
 
     def __str__(self) -> str:
         return f"{self.place} ({self.outcome})"
 
 
-def checked_token(value: str, source: str) -> tuple[str, str | None]:
-    """The token without surrounding whitespace and what to warn about its kind; PatSourceError names ``source``."""
+def checked_token(value: str, attempt: Attempt) -> tuple[str, str | None]:
+    """The token without surrounding whitespace and what to warn about its kind; PatSourceError names the place.
+
+    The warning names the source without the host, so that Ansible shows it once for a fleet sharing the token.
+    """
     try:
-        token = clean_token(value, source)[0]
+        token = clean_token(value, attempt.place)[0]
     except GhcrError as exc:
         raise PatSourceError(str(exc)) from None
-    return token, kind_warning(token, f"The token from {source}")
+    return token, kind_warning(token, f"The token from {attempt.source or attempt.place}")
 
 
 def docker_config_file(environ: Mapping[str, str], home: str) -> str:

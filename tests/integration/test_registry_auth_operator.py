@@ -123,3 +123,27 @@ def test_the_connecting_user_is_the_default(tmp_path: Path, ghcr) -> None:
     finally:
         if before is None:
             assert not config.exists(), "check mode wrote nothing"
+
+
+def test_a_wrong_vault_password_is_one_error_not_one_per_host(tmp_path: Path, ghcr) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=6)
+    fleet.password_file.write_text("not-the-password\n")
+    returncode, output, _log = fleet.run()
+    assert returncode != 0 and output.count("fatal:") == 1, output[-3000:]
+    assert "none of the vault secrets given could decrypt it" in output
+    assert not (tmp_path / "homes").exists()
+
+
+@pytest.mark.parametrize("token", ["revoked", "good"])
+def test_strategy_free_never_writes_an_unproven_credential(tmp_path: Path, ghcr, token: str) -> None:
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens[token], hosts=6, play={"strategy": "free"})
+    returncode, output, _log = fleet.run()
+    written = {host: fleet.entries(host) for host in fleet.hosts}
+    if token == "revoked":
+        assert returncode != 0
+        assert all(entries == [None, None] for entries in written.values()), written
+    else:
+        for host, entries in written.items():
+            assert entries in ([None, None], [{"auth": encode_auth("octocat", ghcr.tokens["good"])}] * 2), (host, entries)
+        if returncode != 0:
+            assert "was not proven in this run" in output, output[-3000:]
