@@ -448,8 +448,11 @@ class _Walker:
 
 
 def _sweep_temp_dirs(dir_fd: int, name: str) -> None:
-    """Remove the empty temporary directories that killed runs left while creating ``name``."""
-    pattern = re.compile(rf"\.{re.escape(name)}\.tmpdir-[0-9]+-[0-9]+")
+    """Remove the empty temporary directories that killed runs left while creating ``name``.
+
+    A parallel run may be creating the same directory right now, so only a directory whose process is gone is removed.
+    """
+    pattern = re.compile(rf"\.{re.escape(name)}\.tmpdir-([0-9]+)-[0-9]+")
     try:
         fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError:
@@ -458,9 +461,21 @@ def _sweep_temp_dirs(dir_fd: int, name: str) -> None:
         names = os.listdir(fd)
     finally:
         os.close(fd)
-    for leftover in filter(pattern.fullmatch, names):
-        with contextlib.suppress(OSError):
-            os.rmdir(leftover, dir_fd=dir_fd)
+    for leftover in names:
+        match = pattern.fullmatch(leftover)
+        if match and not _alive(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                os.rmdir(leftover, dir_fd=dir_fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, as another user's process
+    return True
 
 
 def _rename_noreplace(dir_fd: int, source: str, target: str) -> None:

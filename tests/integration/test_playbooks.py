@@ -74,8 +74,8 @@ def test_login_rotate_verify_logout(fleet: dict, ghcr) -> None:
     returncode, output, log = play(fleet, "rotate.yml", "-vvvv")
     assert returncode == 0, output[-3000:]
     assert json.loads(docker_file.read_text())["auths"][ghcr.host] == {"auth": encode_auth("octocat", new)}
-    assert "Prove from each host that the file it now has works" in output
-    assert ghcr.counters["token"] == 1 + 4, "one check of the new token, then one per host and file proving the pull"
+    assert "Fail a host whose files do not hold the new credential" in output
+    assert ghcr.counters["token"] == 1 + 2, "one check of the new token, then one proof from each sample host (both hosts here)"
     for token in (good, new):
         assert_no_secret(output + log, "octocat", token)
 
@@ -214,3 +214,63 @@ def test_verify_fails_on_an_expiring_inventory_credential(fleet: dict, ghcr) -> 
     assert returncode != 0 and "The audit found expiring" in output, output[-3000:]
     assert ghcr.counters["api"] == 1, "one GitHub API request for the one inventory credential"
     assert all(row["expires_at"] for row in json.loads(report.read_text()))
+
+
+def big_fleet(fleet: dict, hosts: int) -> list[str]:
+    names = [f"host{index}" for index in range(hosts)]
+    (fleet["inventory"] / "hosts.yml").write_text(json.dumps({"all": {"hosts": {name: {} for name in names}}}))
+    return names
+
+
+def test_rotation_stays_within_a_token_budget_whatever_the_fleet_size(fleet: dict, ghcr) -> None:
+    hosts = big_fleet(fleet, 6)
+    set_token(fleet, ghcr.tokens["good"])
+    assert play(fleet, "login.yml")[0] == 0
+    set_token(fleet, ghcr.tokens["push"])
+    ghcr.reset_counters()
+    returncode, output, _log = play(fleet, "rotate.yml", "-e", "registry_auth_rotate_sample=2")
+    assert returncode == 0, output[-3000:]
+    assert ghcr.counters["token"] == 1 + 2, "one check of the new token, one proof from each of the two sample hosts"
+    for host in hosts:
+        docker_file = fleet["root"] / "homes" / host / "docker" / "config.json"
+        assert json.loads(docker_file.read_text())["auths"][ghcr.host] == {"auth": encode_auth("octocat", ghcr.tokens["push"])}
+        backups = list(docker_file.parent.glob("config.json.*.ghcr~"))
+        assert len(backups) == 1 and encode_auth("octocat", ghcr.tokens["good"]) in backups[0].read_text(), "backups on by default"
+
+
+def test_a_failed_proof_puts_the_previous_credential_back(fleet: dict, ghcr) -> None:
+    hosts = big_fleet(fleet, 4)
+    set_token(fleet, ghcr.tokens["good"])
+    assert play(fleet, "login.yml")[0] == 0
+    new = ghcr.tokens["push"]
+    (fleet["inventory"] / "group_vars" / "all" / "vault.yml").write_text(
+        vault_encrypt_string("ghcr_pat", new, fleet["password"]) + vault_encrypt_string("registry_auth_previous_pat", ghcr.tokens["good"], fleet["password"])
+    )
+    returncode, output, log = play(fleet, "rotate.yml", "-e", "registry_auth_rotate_sample=2", "-e", '{"registry_auth_rotate_images": ["fleet/missing:1.0"]}')
+    assert returncode != 0 and "The previous credential was put back" in output, output[-3000:]
+    for index, host in enumerate(hosts):
+        entry = json.loads((fleet["root"] / "homes" / host / "docker" / "config.json").read_text())["auths"][ghcr.host]
+        expected = ghcr.tokens["good"] if index < 2 else new  # the two sample hosts failed their proof and were restored
+        assert entry == {"auth": encode_auth("octocat", expected)}, host
+    assert_no_secret(output + log, "octocat", new)
+    assert_no_secret(output + log, "octocat", ghcr.tokens["good"])
+
+
+def test_rollout_in_batches_and_by_tags(fleet: dict, ghcr) -> None:
+    hosts = big_fleet(fleet, 4)
+    set_token(fleet, ghcr.tokens["good"])
+    returncode, output, _log = play(fleet, "login.yml", "--tags", "registry_auth_check")
+    assert returncode == 0 and ghcr.counters["token"] == 1, output[-3000:]
+    assert not (fleet["root"] / "homes").exists(), "--tags registry_auth_check proves without writing"
+
+    returncode, output, _log = play(fleet, "login.yml", "--tags", "registry_auth_write")
+    assert returncode != 0 and "was not proven in this run" in output, output[-3000:]
+    assert not (fleet["root"] / "homes").exists()
+
+    ghcr.reset_counters()
+    returncode, output, _log = play(fleet, "login.yml", "-e", "registry_auth_serial=1", "-e", "registry_auth_max_fail_percentage=0")
+    assert returncode == 0, output[-3000:]
+    assert output.count("PLAY [Log hosts in to the container registry]") == 4, "one batch per host"
+    assert ghcr.counters["token"] == 1, "later batches reuse the proof of the first"
+    for host in hosts:
+        assert (fleet["root"] / "homes" / host / "docker" / "config.json").exists()

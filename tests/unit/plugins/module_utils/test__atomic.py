@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -210,11 +211,21 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) ->
 
 
 def test_new_directories_come_into_place_whole_and_leftovers_are_swept(tmp_path: Path) -> None:
-    (tmp_path / "..docker.tmpdir-1-2").mkdir()  # what a run killed while making .docker leaves
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / f"..docker.tmpdir-{dead.pid}-2").mkdir()  # what a run killed while making .docker leaves
     target = open_target(str(tmp_path / ".docker" / "config.json"), current_account(), create_dirs=True)
     assert target is not None
     target.__exit__()
     assert sorted(os.listdir(tmp_path)) == [".docker"] and stat.S_IMODE((tmp_path / ".docker").stat().st_mode) == 0o700
+
+
+def test_a_temporary_directory_of_a_live_run_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / f"..docker.tmpdir-{os.getpid()}-2").mkdir()  # a parallel run creating .docker right now
+    target = open_target(str(tmp_path / ".docker" / "config.json"), current_account(), create_dirs=True)
+    assert target is not None
+    target.__exit__()
+    assert sorted(os.listdir(tmp_path)) == [f"..docker.tmpdir-{os.getpid()}-2", ".docker"]
 
 
 def test_a_missing_home_is_never_created(tmp_path: Path) -> None:
