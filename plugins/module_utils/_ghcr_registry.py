@@ -75,7 +75,7 @@ class AuthFileSource:
         if resolution.source == "token":
             raise InputError(f"auth_file {path} gives {registry} an identity or registry token (entry {resolution.key!r}), which this module cannot prove.")
         empty = f": its entry {resolution.key!r} is empty, which ends the {self.engine} lookup" if resolution.key else ""
-        raise InputError(f"auth_file {path} gives {self.engine} no credential for {registry}{empty}.")
+        raise InputError(f"auth_file {path} holds no credential for {registry} that {self.engine} would use{empty}.")
 
 
 def credentials_for(module: ModuleLike, registry: Registry) -> list[tuple[tuple[str, str] | None, list[str]]]:
