@@ -27,6 +27,7 @@ import pytest
 
 from tests.support.ansible import COLLECTIONS_DIR, assert_no_secret, login_task, run_tasks
 from tests.support.authfiles import encode_auth
+from tests.support.params import login_params
 from tests.support.users import UnixUser
 
 TOKEN = "ghp_crash00000000000000000000000000000000"
@@ -82,28 +83,15 @@ CHILD = textwrap.dedent(
 
 
 def params(user: UnixUser | None, home: Path, token: str = TOKEN, **changes: object) -> dict:
-    base = {
-        "registry": "ghcr.io",
+    return login_params(**{
         "username": "octocat",
         "password": token,
-        "state": "present",
-        "engines": ["docker", "podman"],
         "user": user.name if user else None,
         "docker_config_path": None if user else str(home / ".docker" / "config.json"),
         "podman_auth_path": None if user else str(home / ".config" / "containers" / "auth.json"),
         "sync_runtime_auth": False,
-        "docker_config_json": None,
-        "credential_helpers": True,
-        "backup": False,
-        "verify": False,
-        "verify_image": None,
-        "validate_certs": True,
-        "ca_path": None,
-        "timeout": 10,
-        "retries": 3,
-        "missing_user": "fail",
-    }
-    return {**base, **changes}
+        **changes,
+    })
 
 
 def run_child(step: str, module_params: dict) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import encode_auth
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_login import run_login
+from tests.support.params import login_params
 
 TOKEN = "ghp_unit000000000000000000000000000000000"
 
@@ -34,28 +35,14 @@ class StandInModule:
 
 
 def params(home: Path, **changes: object) -> dict:
-    base = {
-        "registry": "ghcr.io",
+    return login_params(**{
         "username": "octocat",
         "password": TOKEN,
-        "state": "present",
-        "engines": ["docker", "podman"],
-        "user": None,
         "docker_config_path": str(home / "docker" / "config.json"),
         "podman_auth_path": str(home / "containers" / "auth.json"),
         "sync_runtime_auth": False,
-        "docker_config_json": None,
-        "credential_helpers": True,
-        "backup": False,
-        "verify": False,
-        "verify_image": None,
-        "validate_certs": True,
-        "ca_path": None,
-        "timeout": 10,
-        "retries": 3,
-        "missing_user": "fail",
-    }
-    return {**base, **changes}
+        **changes,
+    })
 
 
 def test_check_mode_predicts_and_touches_nothing(tmp_path: Path) -> None:
