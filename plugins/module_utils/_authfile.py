@@ -217,22 +217,20 @@ def _check_kind(value: Any, kind: str, where: str, engine: str) -> None:
         raise _Refused(wrong.format("an object"))
     if kind == "string_map" and not all(item is None or isinstance(item, str) for item in value.values()):
         raise _Refused(wrong.format("an object of strings"))
-    nested = {"entries": _DOCKER_ENTRY if engine == DOCKER else _PODMAN_ENTRY, "proxies": _PROXY_FIELDS, "plugins": None}.get(kind, {})
-    if nested == {}:
+    if kind not in ("entries", "proxies", "plugins"):
         return
     for key, item in value.items():
         inner = f"{where}[{key!r}]"
-        if item is None:
-            continue
-        if not isinstance(item, dict):
+        if item is not None and not isinstance(item, dict):
             raise _Refused(wrong.format("an object of objects"))
-        if nested is None:
+        if kind == "plugins":
             _check_kind(item, "string_map", inner, engine)
-            continue
-        _check_fields(item, nested, inner)
-        for field, field_value in item.items():
-            if go_fold(field) in nested:
-                _check_kind(field_value, "string", f"{inner}[{field!r}]", engine)
+        elif item is not None:
+            fields = _PROXY_FIELDS if kind == "proxies" else _DOCKER_ENTRY if engine == DOCKER else _PODMAN_ENTRY
+            _check_fields(item, fields, inner)
+            for field, field_value in item.items():
+                if go_fold(field) in fields:
+                    _check_kind(field_value, "string", f"{inner}[{field!r}]", engine)
 
 
 # --------------------------------------------------------------------------- credentials inside entries
