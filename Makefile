@@ -45,7 +45,7 @@ help:
 	@echo "make build            build the collection tarball and render its plugin docs from an install"
 	@echo "make molecule         Molecule scenarios of extensions/molecule: the registry_auth role on Debian containers"
 	@echo "make demo             local registry, demo fleet logged in from the vault-encrypted token, pulls proven"
-	@echo "make bench            ghcr_login's cost per host against ansible.builtin.ping (prints figures)"
+	@echo "make bench            per-host cost of ghcr_login, podman_login and the role against ping (prints figures)"
 	@echo "make test             all of the above but bench; fails if any step fails"
 
 # ---------------------------------------------------------------------------- setup
@@ -199,11 +199,11 @@ demo: system-deps venv collection-path
 
 # ---------------------------------------------------------------------------- benchmark
 
-# Not part of make test: it prints figures (ghcr_login against ansible.builtin.ping) and judges nothing.
-# make bench BENCH_ARGS='--hosts 100 --rounds 5'
+# Not part of make test: it prints figures (ping, ghcr_login, podman_login and the registry_auth role, first run and
+# re-run, with token requests) and judges nothing. make bench BENCH_ARGS='--sizes 10,50,200 --forks 2 --rounds 5'
 BENCH_ARGS ?=
 bench: venv collection-path
-	@$(call header,bench: ghcr_login against ansible.builtin.ping)
+	@$(call header,bench: ghcr_login and podman_login and the role against ansible.builtin.ping)
 	$(VENV_BIN)/python -m tests.support.bench $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------------- everything
