@@ -53,7 +53,9 @@ def write_inventory(root: Path, hosts: int, stack: GhcrStack, token: str) -> Pat
         "home": home,
         "registry_auth_registry": stack.host,
         "registry_auth_ca_path": str(stack.ca_file),
-        "registry_auth_users": [{"name": "root", "docker_config_path": f"{home}/.docker/config.json", "podman_auth_path": f"{home}/.config/containers/auth.json"}],
+        "registry_auth_users": [
+            {"name": "root", "docker_config_path": f"{home}/.docker/config.json", "podman_auth_path": f"{home}/.config/containers/auth.json"}
+        ],
     }
     (inventory / "group_vars" / "all" / "main.yml").write_text(json.dumps(settings))
     return inventory
