@@ -169,6 +169,7 @@ def test_verify_gates_a_pipeline_and_lists_every_host(fleet: dict, ghcr) -> None
     rows = json.loads(report.read_text())
     gamma = [row for row in rows if row["host"] == "gamma"]
     assert len(gamma) == 1 and gamma[0]["status"] == "unreachable" and gamma[0]["error"]["code"] == "unreachable", gamma
+    assert "All items completed" not in gamma[0]["error"]["message"], "the connection error itself is the reason"
 
     returncode, output, _log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}", "-e", '{"registry_audit_fail_on": ["failing"]}')
     assert returncode != 0 and "The audit found failing" in output, output[-3000:]

@@ -147,3 +147,19 @@ def test_strategy_free_never_writes_an_unproven_credential(tmp_path: Path, ghcr,
             assert entries in ([None, None], [{"auth": encode_auth("octocat", ghcr.tokens["good"])}] * 2), (host, entries)
         if returncode != 0:
             assert "was not proven in this run" in output, output[-3000:]
+
+
+def test_strategy_free_after_a_linear_play_never_writes_an_unproven_credential(tmp_path: Path, ghcr) -> None:
+    """A check result left over from an earlier play must not stand in for a proof of another credential."""
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=4)
+    role = {"role": "fleet.ghcr.registry_auth"}
+    second = {"name": "Free", "hosts": "fleet", "gather_facts": False, "strategy": "free",
+              "roles": [{**role, "vars": {"registry_auth_pat": ghcr.tokens["revoked"]}}]}
+    plays = [*json.loads(fleet.playbook.read_text()), second]
+    fleet.playbook.write_text(json.dumps(plays))
+    returncode, output, _log = fleet.run()
+    assert returncode != 0
+    revoked = encode_auth("octocat", ghcr.tokens["revoked"])
+    for host in fleet.hosts:
+        assert all(entry is None or entry.get("auth") != revoked for entry in fleet.entries(host)), host
+    assert_no_secret(output, "octocat", ghcr.tokens["revoked"])
