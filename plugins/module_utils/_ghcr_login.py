@@ -185,8 +185,10 @@ class LoginRunner:
                 self._plan_inline(plan, credential, helper)
         if plan.after != before or (data is None and self.request.state == PRESENT):
             plan.new_bytes = plan.after.serialize()
-        elif data is not None and before.load_problem():
-            self.module.warn(f"{spec.path} is left as it was, but Docker cannot load it: {before.load_problem()}.")
+        elif data is not None:
+            problem = before.load_problem()
+            if problem:
+                self.module.warn(f"{spec.path} is left as it was, but Docker cannot load it: {problem}.")
         plan.new_mode = self._tightened_mode(spec, info)
         return plan
 

@@ -14,7 +14,6 @@ manifest ``HEAD`` per image and, if asked, an upload ``POST`` that is cancelled 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import http.client
 import json
@@ -32,6 +31,7 @@ from urllib.parse import quote, urlencode, urljoin
 
 from ansible.module_utils.urls import Request
 
+from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import encode_auth
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import ImageName, Registry
 
 MANIFEST_TYPES = (
@@ -320,7 +320,7 @@ def _lower(headers: Any) -> dict[str, str]:
 
 
 def basic_authorization(username: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode("ascii")
+    return "Basic " + encode_auth(username, secret)
 
 
 # --------------------------------------------------------------------------- the check
@@ -355,7 +355,7 @@ class RegistryChecker:
         self.account = username
         self.basic = False  # the registry takes Basic auth on every request instead of tokens
         self.credential_used = False  # a registry that needs no authentication never sees the credential
-        self.secrets = [secret, basic_authorization(username, secret)[6:]] if username and secret else []
+        self.secrets = [secret, encode_auth(username, secret)] if username and secret else []
 
     def _classify(self, response: Response, stage: str) -> Problem:
         """classify(), with any echo of the credential in the registry's message masked."""
