@@ -33,7 +33,7 @@ STAMP := $(VENV)/.requirements.stamp
 # Print a section header: $(call header,text)
 header = printf '\n==== %s ====\n' '$(1)'
 
-.PHONY: help system-deps venv collection-path lint units integration sanity build molecule demo test clean
+.PHONY: help system-deps venv collection-path lint units integration sanity build molecule demo bench scale test clean
 
 help:
 	@echo "make venv             create $(VENV) from tests/requirements.txt"
@@ -46,7 +46,8 @@ help:
 	@echo "make molecule         Molecule scenarios of extensions/molecule: the registry_auth role on Debian containers"
 	@echo "make demo             local registry, demo fleet logged in from the vault-encrypted token, pulls proven"
 	@echo "make bench            per-host cost of ghcr_login, podman_login and the role against ping (prints figures)"
-	@echo "make test             all of the above but bench; fails if any step fails"
+	@echo "make scale            the role against ping at 100 to 1000 hosts; redraws docs/bench/scale.png"
+	@echo "make test             all of the above but bench and scale; fails if any step fails"
 
 # ---------------------------------------------------------------------------- setup
 
@@ -205,6 +206,15 @@ BENCH_ARGS ?=
 bench: venv collection-path
 	@$(call header,bench: ghcr_login and podman_login and the role against ansible.builtin.ping)
 	$(VENV_BIN)/python -m tests.support.bench $(BENCH_ARGS)
+
+# The scale run of docs/bench.md: ping and the role at 100, 300 and 1,000 hosts, forks 2 and 5, one round each (about
+# 25 minutes here). It rewrites docs/bench/scale.json and docs/bench/scale.png (matplotlib, installed into the venv).
+SCALE_ARGS ?= --sizes 100,300,1000 --forks 2,5 --rounds 1 --arms ping,role,'role again'
+scale: venv collection-path
+	@$(call header,scale: the role against ping at 100 to 1000 hosts)
+	$(VENV_BIN)/python -m tests.support.bench $(SCALE_ARGS) --json docs/bench/scale.json
+	$(VENV_BIN)/python -c 'import matplotlib' 2>/dev/null || $(VENV_BIN)/python -m pip install --quiet --disable-pip-version-check matplotlib
+	$(VENV_BIN)/python tools/plot_bench.py docs/bench/scale.json docs/bench/scale.png
 
 # ---------------------------------------------------------------------------- everything
 

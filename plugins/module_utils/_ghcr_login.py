@@ -17,16 +17,18 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import NEW_FILE_MODE, TargetFile, open_target
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFile, check_username, encode_auth, fingerprint
-from ansible_collections.fleet.ghcr.plugins.module_utils._credential_helper import CredentialHelper, helper_binary
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, GhcrError, HelperError, InputError, MissingUserError
 from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account, missing_home_message
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, PODMAN, Registry
 from ansible_collections.fleet.ghcr.plugins.module_utils._token import clean_token
+
+if TYPE_CHECKING:  # loaded only for files that name a credential helper: every module run compiles what it imports
+    from ansible_collections.fleet.ghcr.plugins.module_utils._credential_helper import CredentialHelper
 
 PRESENT = "present"
 ABSENT = "absent"
@@ -110,6 +112,12 @@ def _credentials(params: dict[str, Any], warn: Callable[[str], None]) -> list[Cr
     return [Credential(registry, username, secret)]
 
 
+def _binary(helper: str) -> str:
+    from ansible_collections.fleet.ghcr.plugins.module_utils._credential_helper import helper_binary
+
+    return helper_binary(helper)
+
+
 class LoginRunner:
     """Applies a LoginRequest: every file is read, parsed, changed and serialised before the first is written."""
 
@@ -144,6 +152,7 @@ class LoginRunner:
         registries = [credential.registry.name for credential in self.request.credentials]
         result: dict[str, Any] = {
             "changed": any(plan.changes for plan in self.plans),
+            "user": self.request.account.name,
             "registry": registries[0] if len(registries) == 1 else None,
             "registries": registries,
             "auth_files": [self._report(plan) for plan in self.plans],
@@ -198,14 +207,14 @@ class LoginRunner:
             plan.after = plan.after.without_entry(registry)
             if helper:
                 self.module.warn(
-                    f"{spec.path} sends {registry} to the credential helper {helper_binary(helper[0])} ({helper[1]});"
+                    f"{spec.path} sends {registry} to the credential helper {_binary(helper[0])} ({helper[1]});"
                     " with credential_helpers=false its copy of the credential was left in place."
                 )
             return
         plan.after = plan.after.with_entry(registry, {"auth": encode_auth(credential.username, credential.secret)})
         if helper:
             self.module.warn(
-                f"{spec.path} sends {registry} to the credential helper {helper_binary(helper[0])} ({helper[1]}),"
+                f"{spec.path} sends {registry} to the credential helper {_binary(helper[0])} ({helper[1]}),"
                 f" so {spec.engine} will ignore the credential written into the file because credential_helpers=false."
             )
 
@@ -232,6 +241,8 @@ class LoginRunner:
             plan.after = plan.after.without_entry(registry)
 
     def _helper(self, name: str, spec: FileSpec, setting: str) -> CredentialHelper:
+        from ansible_collections.fleet.ghcr.plugins.module_utils._credential_helper import CredentialHelper, helper_binary
+
         if name in self._helpers:
             return self._helpers[name]
         executable = self.module.get_bin_path(helper_binary(name))

@@ -204,6 +204,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+user:
+  description: The Unix user whose files were handled (O(user), or the user the module ran as).
+  returned: always
+  type: str
+  sample: deploy
 registry:
   description:
     - The normalised registry (V(ghcr.io), V(registry.example.com:5000), V(ghcr.io/my-org), V(docker.io)).

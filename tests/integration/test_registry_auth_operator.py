@@ -163,3 +163,29 @@ def test_strategy_free_after_a_linear_play_never_writes_an_unproven_credential(t
     for host in fleet.hosts:
         assert all(entry is None or entry.get("auth") != revoked for entry in fleet.entries(host)), host
     assert_no_secret(output, "octocat", ghcr.tokens["revoked"])
+
+
+def test_a_check_only_run_refuses_bad_input_too(tmp_path: Path, ghcr) -> None:
+    """--tags registry_auth_check runs no write step, so the prove step refuses the input the write step would have."""
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=2)
+    fleet.set_host_vars("host1", registry_auth_users=[{"name": "root", "shell": "/bin/sh"}])
+    returncode, output, _log = fleet.run("--tags", "registry_auth_check")
+    assert returncode != 0 and "host1: registry_auth_users entry root has unknown key(s) shell" in output, output[-3000:]
+    assert not (tmp_path / "homes").exists()
+
+    returncode, output, _log = fleet.run()
+    assert returncode != 0 and "unknown key(s) shell" in output
+    assert fleet.entries("host0")[0] is not None, "a full run fails only the host with bad input"
+    assert not fleet.home("host1").exists()
+
+
+def test_under_become_the_connecting_user_is_still_the_default(tmp_path: Path, ghcr) -> None:
+    """With become the write step asks the host who Ansible connects as (id -un, without become): here root again."""
+    fleet = Fleet(tmp_path, ghcr, ghcr.tokens["good"], hosts=1, play={"become": True})
+    settings_path = fleet.inventory / "group_vars" / "all" / "main.yml"
+    settings = json.loads(settings_path.read_text())
+    settings.pop("registry_auth_users")
+    settings_path.write_text(json.dumps(settings))
+    returncode, output, _log = fleet.run("--check", "-vvv")
+    assert returncode == 0, output[-3000:]
+    assert "id -un" in output and "/root/.docker/config.json" in output

@@ -92,12 +92,13 @@ def recap_changed(output: str) -> dict[str, int]:
     return {line.split()[0]: int(line.split("changed=")[1].split()[0]) for line in output.splitlines() if " changed=" in line and " ok=" in line}
 
 
-def test_once_checks_one_credential_once_whatever_the_fleet_size(tmp_path: Path, ghcr) -> None:
+@pytest.mark.parametrize("hosts", [2, 12])
+def test_once_checks_one_credential_once_whatever_the_fleet_size(tmp_path: Path, ghcr, hosts: int) -> None:
     token = ghcr.tokens["good"]
-    fleet = Fleet(tmp_path, ghcr, token)
+    fleet = Fleet(tmp_path, ghcr, token, hosts=hosts)
     returncode, output, log = fleet.run("-vvvv")
     assert returncode == 0, output[-3000:]
-    assert ghcr.counters["token"] == 1, "one token request for six hosts"
+    assert ghcr.counters["token"] == 1, f"one token request for {hosts} hosts"
     for host in fleet.hosts:
         assert fleet.entries(host) == [{"auth": encode_auth("octocat", token)}] * 2
     assert_no_secret(output + log, "octocat", token)

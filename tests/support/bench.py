@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -104,14 +105,16 @@ def timed(root: Path, inventory: Path, playbook: Path, forks: int, env: dict[str
     return elapsed
 
 
-def measure(root: Path, stack: GhcrStack, hosts: int, forks: int, rounds: int, env: dict[str, str]) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+def measure(
+    root: Path, stack: GhcrStack, hosts: int, forks: int, rounds: int, env: dict[str, str], arms: tuple[str, ...] = ARMS
+) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
     token = stack.tokens["good"]
     inventory = write_inventory(root, hosts, stack, token)
     playbooks = write_playbooks(root, stack)
-    seconds: dict[str, list[float]] = {arm: [] for arm in ARMS}
-    requests: dict[str, list[int]] = {arm: [] for arm in ARMS}
+    seconds: dict[str, list[float]] = {arm: [] for arm in arms}
+    requests: dict[str, list[int]] = {arm: [] for arm in arms}
     for _round in range(rounds):
-        for arm in ARMS:
+        for arm in arms:
             base = arm.removesuffix(" again")
             if base != "ping" and not arm.endswith(" again"):
                 shutil.rmtree(root / "homes", ignore_errors=True)
@@ -121,26 +124,37 @@ def measure(root: Path, stack: GhcrStack, hosts: int, forks: int, rounds: int, e
     return seconds, requests
 
 
-def report(hosts: int, forks: int, rounds: int, seconds: dict[str, list[float]], requests: dict[str, list[int]]) -> None:
+def report(hosts: int, forks: int, rounds: int, seconds: dict[str, list[float]], requests: dict[str, list[int]]) -> dict[str, object]:
+    """Print one fleet size's table; return its figures for --json."""
     ping = statistics.median(seconds["ping"])
-    podman = statistics.median(seconds["podman_login"])
+    podman = statistics.median(seconds["podman_login"]) if "podman_login" in seconds else None
     print(f"\n{hosts} local hosts, {forks} forks, median of {rounds} interleaved rounds (one playbook run each)")
     print(f"{'arm':<20} {'seconds':>8} {'per host ms':>12} {'vs ping':>8} {'budget':>7} {'vs podman_login':>16} {'token requests':>15}")
-    for arm in ARMS:
+    arms: dict[str, object] = {}
+    figures: dict[str, object] = {"hosts": hosts, "forks": forks, "rounds": rounds, "arms": arms}
+    for arm in seconds:
         median = statistics.median(seconds[arm])
         budget = BUDGETS.get(arm)
+        versus_podman = f"{median / podman:15.2f}x" if podman else f"{'':>16}"
         print(
             f"{arm:<20} {median:8.2f} {median / hosts * 1000:12.1f} {median / ping:7.2f}x"
-            f" {(format(1 + budget, '.2f') + 'x') if budget else '':>7} {median / podman:15.2f}x {max(requests[arm]):>15}"
+            f" {(format(1 + budget, '.2f') + 'x') if budget else '':>7} {versus_podman} {max(requests[arm]):>15}"
         )
+        arms[arm] = {"seconds": seconds[arm], "median": median, "vs_ping": median / ping, "token_requests": max(requests[arm])}
+    return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,50", help="fleet sizes, comma-separated (default 10,50)")
-    parser.add_argument("--forks", type=int, default=2)
+    parser.add_argument("--forks", default="2", help="forks, comma-separated (default 2)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--arms", default=",".join(ARMS), help=f"arms, comma-separated, ping first (default: {','.join(ARMS)})")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file (tools/plot_bench.py draws them)")
     args = parser.parse_args()
+    arms = tuple(arm.strip() for arm in args.arms.split(","))
+    if arms[0] != "ping" or not set(arms) <= set(ARMS):
+        parser.error(f"--arms: ping first, then any of {', '.join(ARMS[1:])}")
     root = REPO_ROOT / "build" / "bench"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -149,12 +163,23 @@ def main() -> int:
         **podman_env(root / "podman"),
         "ANSIBLE_COLLECTIONS_PATH": f"{REPO_ROOT / 'build' / 'collections'}:{collections}",
     }
+    results = []
     with GhcrStack(root / "registry") as stack:
         stack.tokens["good"] = stack.add_pat(random_token(), "octocat", ("read:packages",))
-        for hosts in (int(size) for size in args.sizes.split(",")):
-            seconds, requests = measure(root, stack, hosts, args.forks, args.rounds, env)
-            report(hosts, args.forks, args.rounds, seconds, requests)
+        for forks in (int(value) for value in args.forks.split(",")):
+            for hosts in (int(size) for size in args.sizes.split(",")):
+                seconds, requests = measure(root, stack, hosts, forks, args.rounds, env, arms)
+                results.append(report(hosts, forks, args.rounds, seconds, requests))
+    if args.json:
+        machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "ansible_core": ansible_core_version()}
+        args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=1) + "\n")
     return 0
+
+
+def ansible_core_version() -> str:
+    from ansible.release import __version__
+
+    return __version__
 
 
 if __name__ == "__main__":

@@ -1,0 +1,266 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests for the fleet.ghcr.registry_auth_step action, loaded through ansible-core's action loader.
+
+Module executions and remote commands are replaced by recorders; the role's variables are given to a real Templar as
+the role's vars/main.yml would give them. tests/integration/test_registry_auth_role.py runs the role for real.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.block import Block
+from ansible.playbook.play import Play
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.plugins.loader import action_loader
+from ansible.template import Templar, trust_as_template
+
+from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import ROLE_VARIABLES, check_fingerprint
+from tests.unit.plugins.plugin_utils.test__registry_auth import TOKEN, role_args
+
+
+class FakeShell:
+    tmpdir = None
+
+
+class FakeConnection:
+    _shell = FakeShell()
+
+
+class Recorder:
+    """What the action asked for: module runs (with their arguments) and remote commands."""
+
+    def __init__(self, module_results: list[dict[str, Any]] | None = None, user: str = "deploy") -> None:
+        self.modules: list[tuple[str, dict[str, Any]]] = []
+        self.commands: list[tuple[str, bool]] = []
+        self.module_results = module_results
+        self.user = user
+
+    def execute_module(self, module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        self.modules.append((module_name, module_args))
+        if self.module_results:
+            return dict(self.module_results.pop(0))
+        return {"changed": True, "user": module_args.get("user", self.user), "invocation": {"module_args": {"password": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}}}
+
+    def low_level(self, cmd: str, sudoable: bool = True, **_kwargs: Any) -> dict[str, Any]:
+        self.commands.append((cmd, sudoable))
+        return {"rc": 0, "stdout": f"{self.user}\n", "stderr": ""}
+
+
+def make_action(step: str, variables: dict[str, Any], recorder: Recorder, become: bool = False, strategy: str = "linear"):
+    play = Play.load({"name": "unit", "hosts": "all", "gather_facts": False, "strategy": strategy})
+    task = Task(block=Block(play=play))
+    task.action = "fleet.ghcr.registry_auth_step"
+    task.args = {"step": step}
+    play_context = PlayContext()
+    play_context.become = become
+    loader = DataLoader()
+    action = action_loader.get(
+        "fleet.ghcr.registry_auth_step",
+        task=task,
+        connection=FakeConnection(),
+        play_context=play_context,
+        loader=loader,
+        templar=Templar(loader=loader, variables=variables),
+        shared_loader_obj=None,
+    )
+    action._execute_module = recorder.execute_module
+    action._low_level_execute_command = recorder.low_level
+    action._remove_tmp_path = lambda *_args, **_kwargs: None
+    return action
+
+
+def host_vars(token: str | None = TOKEN, proven: list[str] | None = None, **changes: Any) -> dict[str, Any]:
+    variables: dict[str, Any] = {"inventory_hostname": "web1", **{ROLE_VARIABLES[key]: value for key, value in role_args(**changes).items()}}
+    if token is not None:
+        variables["registry_auth__pat"] = token
+    else:
+        variables["registry_auth__pat"] = trust_as_template("{{ undefined_token_variable }}")
+    if proven is not None:
+        variables["registry_auth__proof"] = {"proven": proven}
+    return variables
+
+
+def proven_for(**changes: Any) -> list[str]:
+    return [check_fingerprint(role_args(**changes), TOKEN)]
+
+
+def test_the_action_is_found_by_its_collection_name() -> None:
+    assert action_loader.find_plugin("fleet.ghcr.registry_auth_step") is not None
+
+
+def test_write_logs_each_listed_user_in_with_the_proven_credential() -> None:
+    users = ["root", {"name": "deploy", "engines": ["podman"]}]
+    recorder = Recorder()
+    variables = host_vars(users=users, proven=proven_for(users=users))
+    result = make_action("write", variables, recorder).run(task_vars=variables)
+    assert [args["user"] for _name, args in recorder.modules] == ["root", "deploy"]
+    assert {name for name, _args in recorder.modules} == {"fleet.ghcr.ghcr_login"}
+    assert recorder.modules[1][1]["engines"] == ["podman"] and recorder.modules[0][1]["password"] == TOKEN
+    assert result["changed"] is True and [item["item"] for item in result["results"]] == users
+    assert all("invocation" not in item for item in result["results"])
+    assert TOKEN not in repr(result)
+
+
+def test_write_refuses_a_credential_not_proven_in_this_run() -> None:
+    recorder = Recorder()
+    for proven in (None, [], proven_for(username="someone-else")):
+        variables = host_vars(proven=proven)
+        with pytest.raises(AnsibleActionFail, match="was not proven in this run"):
+            make_action("write", variables, recorder).run(task_vars=variables)
+    assert recorder.modules == []
+
+
+@pytest.mark.parametrize("verify", ["never", "each_host"])
+def test_write_needs_no_once_proof_in_other_modes(verify: str) -> None:
+    recorder = Recorder()
+    variables = host_vars(verify=verify)
+    make_action("write", variables, recorder).run(task_vars=variables)
+    assert len(recorder.modules) == 1
+
+
+def test_write_refuses_bad_input_before_any_module_runs() -> None:
+    recorder = Recorder()
+    variables = host_vars(registry="https://ghcr.io", users=[{"name": "deploy", "shell": "/bin/sh"}])
+    with pytest.raises(AnsibleActionFail) as raised:
+        make_action("write", variables, recorder).run(task_vars=variables)
+    assert "registry_auth_registry" in str(raised.value) and "unknown key(s) shell" in str(raised.value)
+    assert recorder.modules == [] and recorder.commands == []
+
+
+def test_logging_out_never_templates_the_token() -> None:
+    recorder = Recorder()
+    variables = host_vars(token=None, state="absent", username="")
+    result = make_action("write", variables, recorder).run(task_vars=variables)
+    assert recorder.modules == [("fleet.ghcr.ghcr_login", {"registry": "ghcr.io", "state": "absent", "engines": ["docker", "podman"]})]
+    assert result["results"][0]["item"] == "deploy", "the user the module ran as"
+
+
+def test_logging_in_with_an_unreadable_token_fails() -> None:
+    variables = host_vars(token=None, verify="never")
+    with pytest.raises(AnsibleError):
+        make_action("write", variables, Recorder()).run(task_vars=variables)
+
+
+def test_the_connecting_user_is_asked_for_only_under_become() -> None:
+    recorder = Recorder(user="ansible")
+    variables = host_vars(verify="never")
+    make_action("write", variables, recorder).run(task_vars=variables)
+    assert recorder.commands == [] and "user" not in recorder.modules[0][1]
+
+    make_action("write", variables, recorder, become=True).run(task_vars=variables)
+    assert recorder.commands == [("id -un", False)], "asked without become"
+    assert recorder.modules[1][1]["user"] == "ansible"
+
+
+def test_warnings_and_diffs_of_the_users_are_the_task_s() -> None:
+    results = [
+        {"changed": True, "user": "root", "warnings": ["w1"], "diff": [{"before": "a", "after": "b"}]},
+        {"changed": False, "user": "deploy", "warnings": ["w2"], "diff": [{"before": "c", "after": "c"}]},
+    ]
+    variables = host_vars(verify="never", users=["root", "deploy"])
+    result = make_action("write", variables, Recorder(module_results=results)).run(task_vars=variables)
+    assert result["warnings"] == ["w1", "w2"]
+    assert result["diff"] == [{"before": "a", "after": "b"}], "only the diffs of users that changed"
+
+
+def test_a_failing_user_fails_the_task_with_its_message() -> None:
+    results = [{"changed": False, "user": "root"}, {"failed": True, "msg": "user 'ghost' does not exist", "changed": False}]
+    variables = host_vars(verify="never", users=["root", "ghost"])
+    result = make_action("write", variables, Recorder(module_results=results)).run(task_vars=variables)
+    assert result["failed"] is True and "ghost" in result["msg"]
+
+
+def use_others(monkeypatch: pytest.MonkeyPatch, action: Any, others: dict[str, dict[str, Any]]) -> None:
+    """The variables of the batch's other hosts, which the action otherwise gets from Ansible's variable manager."""
+
+    def templar_for(host: str, _task_vars: dict[str, Any]) -> Templar:
+        return action._templar if host == "web1" else Templar(loader=DataLoader(), variables=others[host])
+
+    monkeypatch.setattr(action, "_templar_for", templar_for)
+
+
+def test_prove_checks_each_distinct_credential_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    variables = {**host_vars(), "ansible_play_batch": ["web1", "web2", "web3", "web4"]}
+    others = {
+        "web2": host_vars(),  # the same credential as web1
+        "web3": host_vars(username="other"),
+        "web4": host_vars(state="absent"),
+    }
+    action = make_action("prove", variables, Recorder())
+    use_others(monkeypatch, action, others)
+    checked: list[tuple[str, str]] = []
+    monkeypatch.setattr(action, "_check_on_controller", lambda host, args, token: checked.append((host, args["username"])) or True)
+    result = action.run(task_vars=variables)
+    assert checked == [("web1", "octocat"), ("web3", "other")]
+    assert result["proven"] == [check_fingerprint(role_args(), TOKEN), check_fingerprint(role_args(username="other"), TOKEN)]
+    assert result["skipped_hosts"] == {"web4": "it logs out"} and result["each_host"] == []
+    assert TOKEN not in repr(result)
+
+
+@pytest.mark.parametrize(
+    ("tags", "fails"),
+    [
+        ({}, False),
+        ({"ansible_run_tags": ["registry_auth_check"]}, True),
+        ({"ansible_run_tags": ["registry_auth_check", "registry_auth_write"]}, False),
+        ({"ansible_skip_tags": ["registry_auth_write"]}, True),
+    ],
+)
+def test_prove_refuses_bad_input_itself_when_no_write_step_runs(monkeypatch: pytest.MonkeyPatch, tags: dict[str, Any], fails: bool) -> None:
+    variables = {**host_vars(), "ansible_play_batch": ["web1", "web2"], **tags}
+    action = make_action("prove", variables, Recorder())
+    use_others(monkeypatch, action, {"web2": host_vars(registry="https://ghcr.io")})
+    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: True)
+    if fails:
+        with pytest.raises(AnsibleActionFail, match="web2: Give registry_auth_registry"):
+            action.run(task_vars=variables)
+    else:
+        assert "web2" in action.run(task_vars=variables)["skipped_hosts"]
+
+
+@pytest.mark.parametrize("strategy", ["free", "ansible.builtin.host_pinned"])
+def test_under_strategy_free_each_host_proves_only_its_own_credential(monkeypatch: pytest.MonkeyPatch, strategy: str) -> None:
+    """Every host runs the run_once steps itself there: reading the whole batch on each would cost N squared."""
+    variables = {**host_vars(), "ansible_play_batch": ["web1", "web2"]}
+    action = make_action("prove", variables, Recorder(), strategy=strategy)
+    use_others(monkeypatch, action, {"web2": host_vars(username="other")})
+    checked: list[str] = []
+    monkeypatch.setattr(action, "_check_on_controller", lambda host, args, token: checked.append(host) or True)
+    action.run(task_vars=variables)
+    assert checked == ["web1"]
+
+
+def test_prove_skips_what_an_earlier_batch_proved(monkeypatch: pytest.MonkeyPatch) -> None:
+    earlier = check_fingerprint(role_args(), TOKEN)
+    variables = {**host_vars(), "ansible_play_batch": ["web1"], "hostvars": {"localhost": {"registry_auth__proven": [earlier]}}}
+    action = make_action("prove", variables, Recorder())
+    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: pytest.fail("proven already"))
+    result = action.run(task_vars=variables)
+    assert result["proven"] == [earlier] and result["checked"] == []
+
+
+def test_prove_fails_on_the_first_host_s_token_and_skips_another_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    variables = {**host_vars(token=None), "ansible_play_batch": ["web1", "web2"]}
+    with pytest.raises(AnsibleError):
+        make_action("prove", variables, Recorder()).run(task_vars=variables)
+
+    variables = {**host_vars(), "ansible_play_batch": ["web1", "web2", "web3"]}
+    others = {"web2": host_vars(token=None), "web3": host_vars(verify="each_host")}
+    action = make_action("prove", variables, Recorder())
+    use_others(monkeypatch, action, others)
+    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: True)
+    result = action.run(task_vars=variables)
+    assert result["skipped_hosts"] == {"web2": "its token cannot be read"} and result["each_host"] == ["web3"]
+
+
+def test_an_unknown_step_is_refused() -> None:
+    with pytest.raises(AnsibleActionFail, match="step must be one of"):
+        make_action("sideways", host_vars(), Recorder()).run(task_vars=host_vars())
