@@ -12,11 +12,13 @@ batch-wide work in run_once tasks that read every host's variables themselves.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.common.parameters import remove_values
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
@@ -30,13 +32,19 @@ from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import (
     TOKEN_VARIABLE,
     check_args,
     check_fingerprint,
-    input_problems,
     login_args,
+    role_input,
     unproven_message,
 )
 
+try:  # module_defaults for the modules an action runs itself (ansible-core's own actions use the same helper)
+    from ansible.executor.module_common import _apply_action_arg_defaults
+except ImportError:  # pragma: no cover - a future ansible-core; the version matrix would show it
+    _apply_action_arg_defaults = None
+
 STEPS = ("prove", "prove_from_host", "write")
 WRITE_TAG = "registry_auth_write"  # roles/registry_auth/tasks/main.yml
+LOGIN_MODULE, REGISTRY_MODULE = "fleet.ghcr.ghcr_login", "fleet.ghcr.ghcr_registry"
 
 display = Display()
 
@@ -56,7 +64,7 @@ class _ControllerModule:
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
-        self.no_log_values: set[str] = set()
+        self.no_log_values: set[str] = {params["password"]}
         self.warnings: list[str] = []
 
     def warn(self, warning: str) -> None:
@@ -65,16 +73,9 @@ class _ControllerModule:
     def get_bin_path(self, arg: str, required: bool = False, opt_dirs: list[str] | None = None) -> str | None:
         return None  # the check is given its credential, never an auth file, so it runs no credential helper
 
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _write_step_runs(task_vars: Mapping[str, Any]) -> bool:
-    """Whether the role's write step (tag registry_auth_write) runs in this play, as far as --tags and --skip-tags say."""
-    run_tags = set(task_vars.get("ansible_run_tags") or ["all"])
-    skip_tags = set(task_vars.get("ansible_skip_tags") or [])
-    return bool(run_tags & {"all", "tagged", WRITE_TAG}) and not skip_tags & {"tagged", WRITE_TAG}
+    def masked(self, text: str) -> str:
+        """What AnsibleModule would print: every secret the check met replaced."""
+        return str(remove_values(text, self.no_log_values))
 
 
 def _registry_params(module_args: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,7 +83,28 @@ def _registry_params(module_args: Mapping[str, Any]) -> dict[str, Any]:
     spec = registry_module_kwargs()["argument_spec"]
     params = {name: option.get("default") for name, option in spec.items()}
     params.update(module_args)
+    if params.get("ca_path"):
+        params["ca_path"] = os.path.expanduser(os.path.expandvars(params["ca_path"]))  # type: path, on the controller
     return params
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@contextlib.contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """The task's ``environment:`` for a check made in this process (a proxy, SSL_CERT_FILE), as a module would get it."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update({name: str(value) for name, value in variables.items()})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class ActionModule(ActionBase):
@@ -105,9 +127,9 @@ class ActionModule(ActionBase):
 
     # ------------------------------------------------------------------ reading the role's variables
 
-    def _inputs(self, templar: Any) -> dict[str, Any]:
+    def _inputs(self, templar: Any) -> tuple[dict[str, Any], list[str]]:
         variables = templar.available_variables
-        return {key: templar.template(variables.get(name)) for key, name in ROLE_VARIABLES.items()}
+        return role_input({key: templar.template(variables.get(name)) for key, name in ROLE_VARIABLES.items()})
 
     def _token(self, templar: Any) -> str:
         return str(templar.template(templar.available_variables[TOKEN_VARIABLE]))
@@ -121,68 +143,99 @@ class ActionModule(ActionBase):
         variables = manager.get_vars(play=self._task.get_play(), host=host, task=self._task)
         return self._templar.copy_with_new_env(available_variables=variables)
 
+    def _module_args(self, module: str, module_args: dict[str, Any]) -> dict[str, Any]:
+        """The arguments with the play's module_defaults for ``module`` (and its action group) under them."""
+        if _apply_action_arg_defaults is None:
+            return module_args
+        return _apply_action_arg_defaults(module, self._task, module_args, self._templar)
+
+    def _honours_run_once(self) -> bool:
+        """Under strategy free (and host_pinned, and their mitogen forms) every host runs the run_once steps itself."""
+        strategy = str(self._task.get_play().strategy or C.DEFAULT_STRATEGY).rsplit(".", 1)[-1]
+        return not strategy.endswith(("free", "host_pinned"))
+
     # ------------------------------------------------------------------ prove: once per batch, on the controller
 
     def _prove(self, task_vars: dict[str, Any]) -> dict[str, Any]:
-        """Prove each distinct once-check of the batch not yet proven in this run; list the hosts that prove themselves."""
+        """Prove each distinct once-check of the batch not yet proven in this run; list the hosts that prove themselves.
+
+        Only the host running this task is known to run the role. Hosts whose static conditions (import_role or a
+        block with when) are false are left out; another host's unreadable variables or token only leave it out too,
+        for its own run of the role to report. Any failed check fails the play before any host writes.
+        """
+        outcome: dict[str, Any] = {"changed": False, "proven": [], "checked": [], "each_host": [], "skipped_hosts": {}}
+        if not self._honours_run_once():
+            return outcome  # each host proves its own credential in its write step
+        me = task_vars["inventory_hostname"]
         proven_before = list(task_vars.get("hostvars", {}).get("localhost", {}).get("registry_auth__proven", None) or [])
-        pending: dict[str, tuple[str, dict[str, Any], str]] = {}
-        each_host: list[str] = []
-        skipped: dict[str, str] = {}
-        batch = list(task_vars.get("ansible_play_batch") or []) if self._honours_run_once() else []
-        batch = batch or [task_vars["inventory_hostname"]]
-        for index, host in enumerate(batch):
-            templar = self._templar_for(host, task_vars)
-            args = self._inputs(templar)
-            problems = input_problems(args)
-            if problems:
-                skipped[host] = f"its input is refused ({host}: {' '.join(problems)})"  # its own write step fails with this
-                continue
-            if args["state"] != "present":
-                skipped[host] = "it logs out"
-                continue
+        pending: dict[str, list[Any]] = {}  # fingerprint -> [first host, args, token, hosts]
+        refused = {}
+        for host in [me, *(name for name in task_vars.get("ansible_play_batch") or [] if name != me)]:
             try:
+                templar = self._templar_for(host, task_vars)
+                if host != me and not self._runs_here(templar):
+                    outcome["skipped_hosts"][host] = "it skips the role"
+                    continue
+                args, problems = self._inputs(templar)
+                if problems or args["state"] != "present" or args["verify"] == "never":
+                    if problems:
+                        refused[host] = f"{host}: {' '.join(problems)}"
+                    outcome["skipped_hosts"][host] = "its input is refused" if problems else "it does not check"
+                    continue
                 token = self._token(templar)
-            except AnsibleError:
-                if index == 0:
-                    raise  # the first host's token: a wrong vault password is one error for the batch, not one per host
-                skipped[host] = "its token cannot be read"
+            except AnsibleError as error:
+                if host == me:
+                    raise  # a wrong vault password is one error for the batch, not one per host
+                outcome["skipped_hosts"][host] = f"its variables or token cannot be read ({error.message})"
                 continue
             if args["verify"] == "each_host":
-                each_host.append(host)
-            elif args["verify"] == "once":
-                key = check_fingerprint(args, token)
-                if key not in proven_before and key not in pending:
-                    pending[key] = (host, args, token)
-        refused = {host: reason for host, reason in skipped.items() if reason.startswith("its input")}
-        if refused and not _write_step_runs(task_vars):
+                outcome["each_host"].append(host)
+                continue
+            key = check_fingerprint(args, token)
+            if key not in proven_before:
+                pending.setdefault(key, [host, args, token, []])[3].append(host)
+        if refused and not self._write_step_runs(task_vars):
             raise AnsibleActionFail(f"No write step runs (tags), so the input it would refuse is refused here: {'; '.join(refused.values())}")
-        proven = [key for key in pending if self._check_on_controller(*pending[key])]
-        return {
-            "changed": False,
-            "proven": proven_before + proven,
-            "checked": [{"host": pending[key][0], "fingerprint": key} for key in proven],
-            "each_host": each_host,
-            "skipped_hosts": skipped,
-        }
+        for key, (host, args, token, _hosts) in pending.items():
+            problem = self._check_on_controller(args, token)
+            if problem is not None:
+                raise AnsibleActionFail(f"The credential of {host} (and of every host that shares it) failed its check: {problem}")
+            outcome["proven"].append(key)
+            outcome["checked"].append({"host": host, "fingerprint": key})
+        outcome["proven"] = proven_before + outcome["proven"]
+        return outcome
 
-    def _honours_run_once(self) -> bool:
-        """Under strategy free (and host_pinned) every host runs the run_once steps itself, so each proves only its own."""
-        strategy = self._task.get_play().strategy or C.DEFAULT_STRATEGY
-        return str(strategy).rsplit(".", 1)[-1] not in ("free", "host_pinned")
+    def _runs_here(self, templar: Any) -> bool:
+        """Whether the conditions this task inherits statically (import_role or a block with when) hold for a host."""
+        try:
+            return all(templar.evaluate_conditional(condition) for condition in self._task.when or [])
+        except AnsibleError:
+            return True  # its own run of the role says what is wrong
 
-    def _check_on_controller(self, host: str, args: dict[str, Any], token: str) -> bool:
+    def _write_step_runs(self, task_vars: Mapping[str, Any]) -> bool:
+        """Whether the write step runs under --tags/--skip-tags: it has this task's tags, with the write tag for the check's."""
+        write = self._task.copy(exclude_parent=False, exclude_tasks=True)
+        write.tags = [WRITE_TAG]  # its own tag; Ansible adds the tags it inherits (the role's, a block's)
+        only_tags = task_vars.get("ansible_run_tags") or ["all"]
+        return bool(write.evaluate_tags(only_tags, task_vars.get("ansible_skip_tags") or [], task_vars))
+
+    def _check_on_controller(self, args: dict[str, Any], token: str) -> str | None:
+        """Prove a credential here, with ghcr_registry's code and the task's environment; what failed, or None."""
         from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_registry import run_registry
 
-        module = _ControllerModule(_registry_params(check_args(args, token, on_controller=True)))
+        module = _ControllerModule(_registry_params(self._module_args(REGISTRY_MODULE, check_args(args, token, on_controller=True))))
+        environment: dict[str, str] = {}
+        for layer in self._task.environment or []:
+            environment.update(self._templar.template(layer) or {})
         try:
-            run_registry(module)
+            with _environment(environment):
+                run_registry(module)
         except GhcrError as error:
-            raise AnsibleActionFail(f"The credential of {host} (and of every host that shares it) failed its check: {error}") from None
+            return module.masked(str(error))
         finally:
             for warning in module.warnings:
-                display.warning(warning)
-        return True
+                display.warning(module.masked(warning))
+        return None
 
     # ------------------------------------------------------------------ prove_from_host: each_host, one host per loop item
 
@@ -191,10 +244,16 @@ class ActionModule(ActionBase):
         if not isinstance(host, str) or not host:
             raise AnsibleActionFail("prove_from_host needs host: the inventory name of the host (the delegate) to prove from.")
         templar = self._templar_for(host, task_vars)
-        args = self._inputs(templar)
+        args, problems = self._inputs(templar)
+        if problems:
+            raise AnsibleActionFail(" ".join(problems))
+        return self._check_from_host(args, self._token(templar), task_vars)
+
+    def _check_from_host(self, args: dict[str, Any], token: str, task_vars: dict[str, Any]) -> dict[str, Any]:
+        """ghcr_registry on the host this action's connection reaches, without asking the GitHub API."""
         try:
-            module_args = check_args(args, self._token(templar), on_controller=False)
-            outcome = self._execute_module("fleet.ghcr.ghcr_registry", module_args=module_args, task_vars=task_vars)
+            module_args = self._module_args(REGISTRY_MODULE, check_args(args, token, on_controller=False))
+            outcome = self._execute_module(REGISTRY_MODULE, module_args=module_args, task_vars=task_vars)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         outcome.pop("invocation", None)
@@ -204,35 +263,40 @@ class ActionModule(ActionBase):
 
     def _write(self, task_vars: dict[str, Any]) -> dict[str, Any]:
         host = task_vars["inventory_hostname"]
-        args = self._inputs(self._templar)
-        problems = input_problems(args)
+        args, problems = self._inputs(self._templar)
         if problems:
             raise AnsibleActionFail(" ".join(problems))
         token = None
         if args["state"] == "present":
             token = self._token(self._templar)
-            proof = task_vars.get("registry_auth__proof")
-            proven = proof.get("proven", []) if isinstance(proof, Mapping) else []
-            if args["verify"] == "once" and check_fingerprint(args, token) not in proven:
-                raise AnsibleActionFail(unproven_message(host))
+            failure = self._proof_failure(host, args, token, task_vars)
+            if failure:
+                return failure
         try:
             users = args["users"] or [self._connecting_user()]
             results = [self._login(args, token, user, task_vars) for user in users]
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
-        # Shaped like the result of a loop over the users, which is what the role registered before it had this step.
-        outcome: dict[str, Any] = {"changed": any(item.get("changed") for item in results), "results": results, "msg": "All items completed"}
-        # Not a loop to Ansible: the callbacks show the warnings and diffs of the task, not of its items.
-        warnings = [warning for item in results for warning in item.pop("warnings", [])]
-        if warnings:
-            outcome["warnings"] = warnings
-        diffs = [diff for item in results for diff in _as_list(item.pop("diff", [])) if item.get("changed")]
-        if diffs:
-            outcome["diff"] = diffs
-        failed = [item for item in results if item.get("failed")]
-        if failed:
-            outcome.update(failed=True, msg=failed[0].get("msg", "ghcr_login failed"))
-        return outcome
+        return _as_loop(results)
+
+    def _proof_failure(self, host: str, args: dict[str, Any], token: str, task_vars: dict[str, Any]) -> dict[str, Any] | None:
+        """Why this host may not write its credential; None when it may. Under strategy free it proves it here first."""
+        if args["verify"] == "never":
+            return None
+        if not self._honours_run_once():
+            if args["verify"] == "once":
+                problem = self._check_on_controller(args, token)
+                return {"failed": True, "msg": f"The credential of {host} failed its check: {problem}"} if problem else None
+            checked = self._check_from_host(args, token, task_vars)
+            return checked if checked.get("failed") else None
+        if args["verify"] != "once":
+            return None  # each_host: the role's run_once loop proved it from this host before any write
+        proof = task_vars.get("registry_auth__proof")
+        proof = proof if isinstance(proof, Mapping) else {}
+        key = check_fingerprint(args, token)
+        if key not in (proof.get("proven") or []):
+            raise AnsibleActionFail(unproven_message(host))
+        return None
 
     def _connecting_user(self) -> str | None:
         """The user Ansible connects as; None when the module runs as that user anyway (no become)."""
@@ -241,13 +305,41 @@ class ActionModule(ActionBase):
         found = self._low_level_execute_command("id -un", sudoable=False)
         name = found.get("stdout", "").strip()
         if found.get("rc") != 0 or not name:
-            problem = found.get("stderr", "").strip()
-            raise AnsibleActionFail(f"Could not find the user Ansible connects as (id -un failed: {problem}); list registry_auth_users.")
+            problem = found.get("stderr", "").strip() or "no output"
+            raise AnsibleActionFail(f"Could not find the user Ansible connects as (id -un: {problem}); list registry_auth_users.")
         return name
 
     def _login(self, args: dict[str, Any], token: str | None, user: Any, task_vars: dict[str, Any]) -> dict[str, Any]:
-        outcome = self._execute_module("fleet.ghcr.ghcr_login", module_args=login_args(args, token, user), task_vars=task_vars)
+        module_args = self._module_args(LOGIN_MODULE, login_args(args, token, user))
+        outcome = self._execute_module(LOGIN_MODULE, module_args=module_args, task_vars=task_vars)
         outcome.pop("invocation", None)  # it carries the module arguments; the token is masked there, but nobody needs them
         outcome["item"] = user if user is not None else outcome.get("user")
         outcome["ansible_loop_var"] = "item"
         return outcome
+
+
+def _as_loop(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result shaped like a loop over the users, which is what the role registered before it had this step.
+
+    Ansible's callbacks and strategy read warnings, deprecations, diffs and facts (the discovered interpreter) from
+    the task's result, not from its items, because to them this task is not a loop.
+    """
+    outcome: dict[str, Any] = {"changed": any(item.get("changed") for item in results), "results": results, "msg": "All items completed"}
+    for key in ("warnings", "deprecations"):
+        found = [message for item in results for message in item.pop(key, None) or []]
+        if found:
+            outcome[key] = found
+    diffs = [diff for item in results for diff in _as_list(item.pop("diff", None) or []) if item.get("changed")]
+    if diffs:
+        outcome["diff"] = diffs
+    facts: dict[str, Any] = {}
+    for item in results:
+        facts.update(item.pop("ansible_facts", None) or {})
+    if facts:
+        outcome["ansible_facts"] = facts
+    failed = [item for item in results if item.get("failed")]
+    if failed:
+        outcome.update(failed=True, msg=failed[0].get("msg", "ghcr_login failed"))
+        if failed[0].get("exception"):
+            outcome["exception"] = failed[0]["exception"]
+    return outcome

@@ -14,17 +14,23 @@ description:
   - The tasks of the P(fleet.ghcr.registry_auth#role) role, as one action each, so that the role costs each host one
     task besides Ansible's argument check. Use the role; this action reads the role's variables, not options of its
     own, and its interface may change with the role.
-  - O(step=prove) runs once per batch (C(run_once)). It reads every host of the batch's role variables, refuses
-    nothing itself (a host with bad input fails in its own write step), and proves each distinct credential of the
-    hosts with C(registry_auth_verify=once) once in the run, on the controller, with the logic of
-    M(fleet.ghcr.ghcr_registry). It fails when a check fails, or when the first host's token cannot be read (a wrong
-    vault password is one error, not one per host).
+  - O(step=prove) runs once per batch (C(run_once)). It reads every host of the batch's role variables as Ansible
+    would for that host, and proves each distinct credential of the hosts with C(registry_auth_verify=once) once in
+    the run, on the controller, with the code of M(fleet.ghcr.ghcr_registry), the play's C(module_defaults) for it
+    and the task's C(environment). A host with bad input is left to its own write step, unless no write step runs
+    (C(--tags registry_auth_check)); then this step refuses it. It fails when any check fails, and when the running
+    host's token cannot be read (a wrong vault password is one error, not one per host). Hosts whose static
+    conditions (C(import_role) or a block with C(when)) are false are left out; those that skip a dynamic
+    C(include_role) cannot be told apart and are checked too.
+  - Under C(strategy=free) (and C(host_pinned)) Ansible runs C(run_once) tasks on every host; this step then does
+    nothing, and each host proves its own credential in its write step.
   - O(step=prove_from_host) runs M(fleet.ghcr.ghcr_registry) on the host named by O(host) (the task delegates to it),
     with that host's credential, without asking the GitHub API. The role loops it over the hosts with
     C(registry_auth_verify=each_host), one after another.
-  - O(step=write) checks the host's role input, refuses a credential that C(registry_auth_verify=once) has not proven
-    in this run, finds the connecting user when C(registry_auth_users) is empty, and runs M(fleet.ghcr.ghcr_login)
-    for each user, to log in or out.
+  - O(step=write) checks the host's role input (converted as Ansible converts module options, so V(false) given as a
+    string is false), refuses a credential that C(registry_auth_verify=once) has not proven in this run, finds the
+    connecting user when C(registry_auth_users) is empty, and runs M(fleet.ghcr.ghcr_login) for each user, with the
+    play's C(module_defaults) for it, to log in or out.
 author:
   - fleet.ghcr contributors (@fleet-ghcr)
 extends_documentation_fragment:

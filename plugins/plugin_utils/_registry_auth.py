@@ -47,6 +47,54 @@ VERIFY_MODES = ("once", "each_host", "never")
 _REGISTRY_FORM = re.compile(r"^[a-z0-9][a-z0-9.:\[\]-]*(/[a-z0-9._-]+)*$")
 
 
+# The types the steps need, as the role's meta/argument_specs.yml declares them. Ansible's argument check of the role
+# validates the variables but does not convert them ("false" from -e or an INI inventory stays a string), so the steps
+# convert them again with the same rules.
+_STEP_SPEC: dict[str, dict[str, Any]] = {
+    "state": {"type": "str", "choices": ["present", "absent"]},
+    "registry": {"type": "raw"},  # its form is checked below, with a message about the form
+    "username": {"type": "str"},
+    "users": {"type": "list", "elements": "raw"},
+    "engines": {"type": "list", "elements": "str", "choices": list(ENGINES)},
+    "verify": {"type": "str", "choices": list(VERIFY_MODES)},
+    "images": {"type": "list", "elements": "str"},
+    "validate_certs": {"type": "bool"},
+    "ca_path": {"type": "str"},  # a path on the controller (once) or on each host (each_host): expanded where it is used
+    "inspect_token": {"type": "str", "choices": ["auto", "always", "never"]},
+    "github_api_url": {"type": "str"},
+    "require_read_packages": {"type": "bool"},
+    "missing_user": {"type": "str", "choices": ["fail", "skip", "warn"]},
+    "backup": {"type": "bool"},
+}
+
+
+def converted(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The role input with Ansible's type conversions applied, and what could not be converted (naming the variable)."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    given = {key: value for key, value in args.items() if value is not None}
+    outcome = ArgumentSpecValidator(_STEP_SPEC).validate(given)
+    values = {key: None for key in _STEP_SPEC}
+    values.update(outcome.validated_parameters)
+    for key in ("users", "engines", "images"):
+        values[key] = values[key] or []
+    values["ca_path"] = values["ca_path"] or ""
+    messages = [_name_variables(message) for message in outcome.error_messages]
+    return values, messages
+
+
+def _name_variables(message: str) -> str:
+    for key in sorted(_STEP_SPEC, key=len, reverse=True):
+        message = re.sub(rf"(?<![\w.]){key}(?![\w])", ROLE_VARIABLES[key], message)
+    return message
+
+
+def role_input(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """One host's role variables, converted, and everything wrong with them; the steps act only when nothing is."""
+    args, problems = converted(raw)
+    return args, problems + input_problems(args)
+
+
 def input_problems(args: Mapping[str, Any]) -> list[str]:
     """What is wrong with one host's role input, in words that name the variable to fix; empty when nothing is."""
     problems = []
@@ -61,8 +109,6 @@ def input_problems(args: Mapping[str, Any]) -> list[str]:
             "Set ghcr_username in inventory (or registry_auth_username): the registry user name,"
             " for GHCR the GitHub login that owns the token in ghcr_pat."
         )
-    if args.get("verify") not in VERIFY_MODES:
-        problems.append(f"registry_auth_verify must be one of {', '.join(VERIFY_MODES)}; got {args.get('verify')!r}.")
     users = args.get("users")
     if not isinstance(users, list):
         problems.append("registry_auth_users must be a list of user names or dicts.")
@@ -97,11 +143,11 @@ def check_fingerprint(args: Mapping[str, Any], token: str) -> str:
         "username": args["username"],
         "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
         "images": sorted(set(args["images"])),
-        "validate_certs": bool(args["validate_certs"]),
+        "validate_certs": args["validate_certs"],
         "ca_path": args["ca_path"],
         "inspect_token": args["inspect_token"],
         "github_api_url": args["github_api_url"],
-        "require_read_packages": bool(args["require_read_packages"]),
+        "require_read_packages": args["require_read_packages"],
     }
     return hashlib.sha256(json.dumps(proven, sort_keys=True).encode()).hexdigest()
 
@@ -113,13 +159,13 @@ def check_args(args: Mapping[str, Any], token: str, on_controller: bool) -> dict
         "username": args["username"],
         "password": token,
         "images": list(args["images"]),
-        "validate_certs": bool(args["validate_certs"]),
+        "validate_certs": args["validate_certs"],
         "inspect_token": args["inspect_token"] if on_controller else "never",
     }
     if args["ca_path"]:
         module_args["ca_path"] = args["ca_path"]
     if on_controller:
-        module_args.update(github_api_url=args["github_api_url"], require_read_packages=bool(args["require_read_packages"]))
+        module_args.update(github_api_url=args["github_api_url"], require_read_packages=args["require_read_packages"])
     return module_args
 
 
@@ -137,16 +183,17 @@ def login_args(args: Mapping[str, Any], token: str | None, user: Any) -> dict[st
         if entry.get(option):
             module_args[option] = entry[option]
     if args["state"] == "present":
-        module_args.update(username=args["username"], password=token, missing_user=args["missing_user"], backup=bool(args["backup"]))
+        module_args.update(username=args["username"], password=token, missing_user=args["missing_user"], backup=args["backup"])
     return module_args
 
 
 def unproven_message(host: str) -> str:
     return (
-        f"The credential for {host} was not proven in this run, so it is not written. With registry_auth_verify=once"
-        " every host must wait for the check: run the role with strategy linear (the default) and without"
-        " --tags registry_auth_write alone, or set registry_auth_verify=each_host for strategy free."
+        f"The credential for {host} was not proven in this run, so it is not written. With registry_auth_verify=once the"
+        " role's prove step (tag registry_auth_check) must run before the write: do not run --tags registry_auth_write"
+        " alone or skip registry_auth_check, and do not put a condition on the role's tasks that the prove step fails"
+        " (use registry_auth_verify=never to write without a check)."
     )
 
 
-__all__ = ("ROLE_VARIABLES", "TOKEN_VARIABLE", "check_args", "check_fingerprint", "input_problems", "login_args", "unproven_message")
+__all__ = ("ROLE_VARIABLES", "TOKEN_VARIABLE", "check_args", "check_fingerprint", "converted", "input_problems", "login_args", "role_input", "unproven_message")

@@ -197,11 +197,11 @@ def test_prove_checks_each_distinct_credential_once(monkeypatch: pytest.MonkeyPa
     action = make_action("prove", variables, Recorder())
     use_others(monkeypatch, action, others)
     checked: list[tuple[str, str]] = []
-    monkeypatch.setattr(action, "_check_on_controller", lambda host, args, token: checked.append((host, args["username"])) or True)
+    monkeypatch.setattr(action, "_check_on_controller", lambda args, token: checked.append(args["username"]))
     result = action.run(task_vars=variables)
-    assert checked == [("web1", "octocat"), ("web3", "other")]
+    assert checked == ["octocat", "other"]
     assert result["proven"] == [check_fingerprint(role_args(), TOKEN), check_fingerprint(role_args(username="other"), TOKEN)]
-    assert result["skipped_hosts"] == {"web4": "it logs out"} and result["each_host"] == []
+    assert result["skipped_hosts"] == {"web4": "it does not check"} and result["each_host"] == []
     assert TOKEN not in repr(result)
 
 
@@ -218,7 +218,7 @@ def test_prove_refuses_bad_input_itself_when_no_write_step_runs(monkeypatch: pyt
     variables = {**host_vars(), "ansible_play_batch": ["web1", "web2"], **tags}
     action = make_action("prove", variables, Recorder())
     use_others(monkeypatch, action, {"web2": host_vars(registry="https://ghcr.io")})
-    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: True)
+    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: None)
     if fails:
         with pytest.raises(AnsibleActionFail, match="web2: Give registry_auth_registry"):
             action.run(task_vars=variables)
@@ -226,16 +226,56 @@ def test_prove_refuses_bad_input_itself_when_no_write_step_runs(monkeypatch: pyt
         assert "web2" in action.run(task_vars=variables)["skipped_hosts"]
 
 
-@pytest.mark.parametrize("strategy", ["free", "ansible.builtin.host_pinned"])
-def test_under_strategy_free_each_host_proves_only_its_own_credential(monkeypatch: pytest.MonkeyPatch, strategy: str) -> None:
-    """Every host runs the run_once steps itself there: reading the whole batch on each would cost N squared."""
+@pytest.mark.parametrize("strategy", ["free", "ansible.builtin.host_pinned", "mitogen_free"])
+def test_under_strategy_free_each_host_proves_its_own_credential_in_its_write_step(monkeypatch: pytest.MonkeyPatch, strategy: str) -> None:
+    """Every host runs the run_once steps itself there, and a run_once result lands on every host: the prove step steps aside."""
     variables = {**host_vars(), "ansible_play_batch": ["web1", "web2"]}
     action = make_action("prove", variables, Recorder(), strategy=strategy)
+    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: pytest.fail("the prove step checks nothing under free"))
+    assert action.run(task_vars=variables)["proven"] == []
+
+    recorder = Recorder()
+    action = make_action("write", host_vars(), recorder, strategy=strategy)
+    checked: list[str] = []
+    monkeypatch.setattr(action, "_check_on_controller", lambda args, token: checked.append(token) and None)
+    assert action.run(task_vars=host_vars())["changed"] is True
+    assert checked == [TOKEN] and len(recorder.modules) == 1
+
+    recorder = Recorder()
+    action = make_action("write", host_vars(), recorder, strategy=strategy)
+    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: "unauthenticated: bad token")
+    result = action.run(task_vars=host_vars())
+    assert result["failed"] is True and "unauthenticated: bad token" in result["msg"] and recorder.modules == []
+
+
+def test_a_failed_check_of_any_host_s_credential_fails_the_prove_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    variables = {**host_vars(), "ansible_play_batch": ["web1", "web2"]}
+    action = make_action("prove", variables, Recorder())
+    use_others(monkeypatch, action, {"web2": host_vars(username="other")})
+    monkeypatch.setattr(action, "_check_on_controller", lambda args, token: "unauthenticated: no" if args["username"] == "other" else None)
+    with pytest.raises(AnsibleActionFail, match=r"The credential of web2 .* failed its check: unauthenticated: no"):
+        action.run(task_vars=variables)
+
+
+def test_hosts_whose_static_conditions_are_false_are_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """import_role (or a block) with when: the batch holds hosts that skip the role; their credentials are not checked."""
+    variables = {**host_vars(), "ansible_play_batch": ["web1", "web2"], "runs_role": True}
+    action = make_action("prove", variables, Recorder())
+    action._task.when = [trust_as_template("runs_role | default(false)")]
     use_others(monkeypatch, action, {"web2": host_vars(username="other")})
     checked: list[str] = []
-    monkeypatch.setattr(action, "_check_on_controller", lambda host, args, token: checked.append(host) or True)
-    action.run(task_vars=variables)
-    assert checked == ["web1"]
+    monkeypatch.setattr(action, "_check_on_controller", lambda args, token: checked.append(args["username"]))
+    result = action.run(task_vars=variables)
+    assert checked == ["octocat"] and result["skipped_hosts"] == {"web2": "it skips the role"}
+
+
+def test_another_host_s_unreadable_variables_leave_it_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    variables = {**host_vars(), "ansible_play_batch": ["web1", "web2"]}
+    action = make_action("prove", variables, Recorder())
+    broken = {**host_vars(), "registry_auth_users": trust_as_template("{{ no_such_variable }}")}
+    use_others(monkeypatch, action, {"web2": broken})
+    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: None)
+    assert action.run(task_vars=variables)["skipped_hosts"]["web2"].startswith("its variables or token cannot be read")
 
 
 def test_prove_skips_what_an_earlier_batch_proved(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -256,11 +296,49 @@ def test_prove_fails_on_the_first_host_s_token_and_skips_another_s(monkeypatch: 
     others = {"web2": host_vars(token=None), "web3": host_vars(verify="each_host")}
     action = make_action("prove", variables, Recorder())
     use_others(monkeypatch, action, others)
-    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: True)
+    monkeypatch.setattr(action, "_check_on_controller", lambda *_args: None)
     result = action.run(task_vars=variables)
-    assert result["skipped_hosts"] == {"web2": "its token cannot be read"} and result["each_host"] == ["web3"]
+    assert result["skipped_hosts"]["web2"].startswith("its variables or token cannot be read") and result["each_host"] == ["web3"]
 
 
 def test_an_unknown_step_is_refused() -> None:
     with pytest.raises(AnsibleActionFail, match="step must be one of"):
         make_action("sideways", host_vars(), Recorder()).run(task_vars=host_vars())
+
+
+def test_facts_and_deprecations_of_the_users_are_the_task_s() -> None:
+    """The discovered interpreter must reach the host's facts, or every later task discovers it again."""
+    results = [{"changed": False, "user": "root", "ansible_facts": {"discovered_interpreter_python": "/usr/bin/python3"}, "deprecations": [{"msg": "d"}]}]
+    variables = host_vars(verify="never", users=["root"])
+    result = make_action("write", variables, Recorder(module_results=results)).run(task_vars=variables)
+    assert result["ansible_facts"] == {"discovered_interpreter_python": "/usr/bin/python3"} and result["deprecations"] == [{"msg": "d"}]
+    assert "ansible_facts" not in result["results"][0]
+
+
+def test_a_failing_id_command_says_what_to_do() -> None:
+    recorder = Recorder()
+    recorder.low_level = lambda *_args, **_kwargs: {"rc": 1, "stdout": "", "stderr": "id: not found"}
+    variables = host_vars(verify="never")
+    with pytest.raises(AnsibleActionFail, match=r"id -un: id: not found.*list registry_auth_users"):
+        make_action("write", variables, recorder, become=True).run(task_vars=variables)
+
+
+def test_the_controller_check_masks_every_secret_it_met(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AnsibleModule would mask what the check added to no_log_values; the check in the action must too."""
+    from ansible_collections.fleet.ghcr.plugins.module_utils import _ghcr_registry
+    from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
+
+    def failing(module: Any) -> None:
+        module.no_log_values.add("c2VjcmV0")
+        module.warn(f"the realm echoed {TOKEN}")
+        raise GhcrError(f"denied: token {TOKEN} and c2VjcmV0 were refused")
+
+    monkeypatch.setattr(_ghcr_registry, "run_registry", failing)
+    warned: list[str] = []
+    from ansible_collections.fleet.ghcr.plugins.action import registry_auth_step  # the module the loader gives, by its collection name
+
+    monkeypatch.setattr(registry_auth_step.display, "warning", warned.append)
+    action = make_action("prove", host_vars(), Recorder())
+    problem = action._check_on_controller(role_args(), TOKEN)
+    assert problem is not None and "denied" in problem
+    assert warned and TOKEN not in problem + " ".join(warned) and "c2VjcmV0" not in problem

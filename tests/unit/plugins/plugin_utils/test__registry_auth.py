@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import check_args, check_fingerprint, input_problems, login_args
+from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import check_args, check_fingerprint, input_problems, login_args, role_input
 
 TOKEN = "ghp_" + "a" * 36
 
@@ -76,12 +76,40 @@ def test_good_user_entries_pass() -> None:
 
 
 def test_an_unknown_verify_mode_is_refused() -> None:
-    assert "registry_auth_verify" in input_problems(role_args(verify="sometimes"))[0]
+    assert "registry_auth_verify must be one of" in role_input(role_args(verify="sometimes"))[1][0]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("false", False), ("no", False), ("0", False), ("true", True), ("yes", True), (True, True)])
+def test_booleans_are_converted_as_ansible_converts_them(value: Any, expected: bool) -> None:
+    """-e key=value and INI inventories give strings; bool("false") would be True."""
+    args, problems = role_input(role_args(validate_certs=value, require_read_packages=value, backup=value))
+    assert problems == [] and args["validate_certs"] is expected and args["require_read_packages"] is expected and args["backup"] is expected
+
+
+def test_a_single_image_or_engine_becomes_a_list_not_its_characters() -> None:
+    args, problems = role_input(role_args(images="owner/app:1", engines="podman"))
+    assert problems == [] and args["images"] == ["owner/app:1"] and args["engines"] == ["podman"]
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"validate_certs": "maybe"}, "registry_auth_validate_certs"),
+    ({"engines": ["crio"]}, "registry_auth_engines"),
+    ({"state": "gone"}, "registry_auth_state"),
+    ({"missing_user": "ignore"}, "registry_auth_missing_user"),
+])
+def test_values_that_cannot_be_converted_are_refused_naming_the_variable(changes: dict[str, Any], words: str) -> None:
+    _args, problems = role_input(role_args(**changes))
+    assert problems and words in " ".join(problems), problems
+
+
+def test_missing_values_are_not_a_traceback() -> None:
+    args, problems = role_input({**role_args(), "images": None, "engines": None, "users": None})
+    assert problems == [] and args["images"] == [] and args["users"] == []
 
 
 def test_the_fingerprint_hashes_what_the_check_proves_and_never_holds_the_token() -> None:
     key = check_fingerprint(role_args(images=["a/b:1", "c/d:2"]), TOKEN)
-    assert TOKEN not in key and len(key) == 64
+    assert len(key) == 64 and int(key, 16) >= 0
     assert key == check_fingerprint(role_args(images=["c/d:2", "a/b:1", "a/b:1"]), TOKEN), "image order and repeats do not matter"
     assert key == check_fingerprint(role_args(images=["a/b:1", "c/d:2"], users=["x"], backup=True), TOKEN), "write settings do not matter"
     for changed in ({"registry": "ghcr.io/org"}, {"username": "other"}, {"images": []}, {"validate_certs": False}, {"ca_path": "/ca.pem"},
