@@ -43,7 +43,7 @@ BUDGETS = {"ghcr_login": 0.15, "ghcr_login again": 0.10, "role": 0.20, "role aga
 
 def write_inventory(root: Path, hosts: int, stack: GhcrStack, token: str) -> Path:
     inventory = root / f"inventory-{hosts}"
-    (inventory / "group_vars" / "all").mkdir(parents=True)
+    (inventory / "group_vars" / "all").mkdir(parents=True, exist_ok=True)  # one per size, reused across --forks
     (inventory / "hosts.ini").write_text(
         "[bench]\n" + "".join(f"h{index} ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n" for index in range(hosts))
     )
