@@ -168,7 +168,7 @@ class ActionModule(ActionBase):
             return outcome  # each host proves its own credential in its write step
         me = task_vars["inventory_hostname"]
         proven_before = list(task_vars.get("hostvars", {}).get("localhost", {}).get("registry_auth__proven", None) or [])
-        pending: dict[str, list[Any]] = {}  # fingerprint -> [first host, args, token, hosts]
+        pending: dict[str, tuple[str, dict[str, Any], str]] = {}  # fingerprint -> the first host that has it, its input, token
         refused = {}
         for host in [me, *(name for name in task_vars.get("ansible_play_batch") or [] if name != me)]:
             try:
@@ -193,10 +193,10 @@ class ActionModule(ActionBase):
                 continue
             key = check_fingerprint(args, token)
             if key not in proven_before:
-                pending.setdefault(key, [host, args, token, []])[3].append(host)
+                pending.setdefault(key, (host, args, token))
         if refused and not self._write_step_runs(task_vars):
             raise AnsibleActionFail(f"No write step runs (tags), so the input it would refuse is refused here: {'; '.join(refused.values())}")
-        for key, (host, args, token, _hosts) in pending.items():
+        for key, (host, args, token) in pending.items():
             problem = self._check_on_controller(args, token)
             if problem is not None:
                 raise AnsibleActionFail(f"The credential of {host} (and of every host that shares it) failed its check: {problem}")

@@ -47,25 +47,27 @@ VERIFY_MODES = ("once", "each_host", "never")
 _REGISTRY_FORM = re.compile(r"^[a-z0-9][a-z0-9.:\[\]-]*(/[a-z0-9._-]+)*$")
 
 
-# The types the steps need, as the role's meta/argument_specs.yml declares them. Ansible's argument check of the role
-# validates the variables but does not convert them ("false" from -e or an INI inventory stays a string), so the steps
-# convert them again with the same rules.
-_STEP_SPEC: dict[str, dict[str, Any]] = {
-    "state": {"type": "str", "choices": ["present", "absent"]},
-    "registry": {"type": "raw"},  # its form is checked below, with a message about the form
-    "username": {"type": "str"},
-    "users": {"type": "list", "elements": "raw"},
-    "engines": {"type": "list", "elements": "str", "choices": list(ENGINES)},
-    "verify": {"type": "str", "choices": list(VERIFY_MODES)},
-    "images": {"type": "list", "elements": "str"},
-    "validate_certs": {"type": "bool"},
-    "ca_path": {"type": "str"},  # a path on the controller (once) or on each host (each_host): expanded where it is used
-    "inspect_token": {"type": "str", "choices": ["auto", "always", "never"]},
-    "github_api_url": {"type": "str"},
-    "require_read_packages": {"type": "bool"},
-    "missing_user": {"type": "str", "choices": ["fail", "skip", "warn"]},
-    "backup": {"type": "bool"},
-}
+# The types the steps need. Role variables that mirror a module option take that option's type and choices from the
+# modules' argument specs; Ansible's argument check of the role validates the variables but does not convert them
+# ("false" from -e or an INI inventory stays a string), so the steps convert them with the same rules.
+def _step_spec() -> dict[str, dict[str, Any]]:
+    from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import login_module_kwargs, registry_module_kwargs
+
+    options = {**registry_module_kwargs()["argument_spec"], **login_module_kwargs()["argument_spec"]}
+    mirrored = (
+        "state", "username", "engines", "images", "validate_certs", "inspect_token", "github_api_url", "require_read_packages", "missing_user", "backup"
+    )
+    spec = {key: {name: value for name, value in options[key].items() if name in ("type", "elements", "choices")} for key in mirrored}
+    spec.update(
+        registry={"type": "raw"},  # its form is checked below, with a message about the form
+        users={"type": "list", "elements": "raw"},
+        verify={"type": "str", "choices": list(VERIFY_MODES)},
+        ca_path={"type": "str"},  # a path on the controller (once) or on each host (each_host): expanded where it is used
+    )
+    return spec
+
+
+_STEP_SPEC = _step_spec()
 
 
 def converted(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
