@@ -27,6 +27,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import registry_module_kwargs
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
+from ansible_collections.fleet.ghcr.plugins.plugin_utils._piped import LOGIN_MODULE, PipedLogin
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import (
     ROLE_VARIABLES,
     TOKEN_VARIABLE,
@@ -44,7 +45,7 @@ except ImportError:  # pragma: no cover - a future ansible-core; the version mat
 
 STEPS = ("prove", "prove_from_host", "write")
 WRITE_TAG = "registry_auth_write"  # roles/registry_auth/tasks/main.yml
-LOGIN_MODULE, REGISTRY_MODULE = "fleet.ghcr.ghcr_login", "fleet.ghcr.ghcr_registry"
+REGISTRY_MODULE = "fleet.ghcr.ghcr_registry"
 
 display = Display()
 
@@ -107,7 +108,7 @@ def _environment(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-class ActionModule(ActionBase):
+class ActionModule(PipedLogin, ActionBase):
     _VALID_ARGS = frozenset(("step", "host"))
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -311,7 +312,11 @@ class ActionModule(ActionBase):
 
     def _login(self, args: dict[str, Any], token: str | None, user: Any, task_vars: dict[str, Any]) -> dict[str, Any]:
         module_args = self._module_args(LOGIN_MODULE, login_args(args, token, user))
-        outcome = self._execute_module(LOGIN_MODULE, module_args=module_args, task_vars=task_vars)
+        request = self._login_request(module_args)
+        if request is None:
+            outcome = self._execute_module(LOGIN_MODULE, module_args=module_args, task_vars=task_vars)
+        else:
+            outcome = self._run_piped(request, module_args, task_vars)
         outcome.pop("invocation", None)  # it carries the module arguments; the token is masked there, but nobody needs them
         outcome["item"] = user if user is not None else outcome.get("user")
         outcome["ansible_loop_var"] = "item"

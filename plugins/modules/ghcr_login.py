@@ -55,6 +55,10 @@ extends_documentation_fragment:
   - fleet.ghcr._registry.connection
   - fleet.ghcr._user_files
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details: The arguments are checked on the controller; the files are always written on the target.
   check_mode:
     support: full
     details: Reads the files (and asks credential helpers with their read-only C(get) action) but changes nothing.
@@ -148,6 +152,14 @@ notes:
   - Needs only the Python 3 standard library on the target (Python 3.9 or later).
   - Credential helpers run as O(user), with that user's home. When the module already runs as that user, the
     task's environment (for example C(PASSWORD_STORE_DIR)) reaches the helper.
+  - >-
+    How it runs: the action plugin checks the arguments on the controller and sends the module's code and
+    arguments over the connection's standard input to the target's Python, in one command, without AnsibleModule
+    (which is most of what a module costs). Nothing is written under the remote temporary directory, so not even a
+    killed run leaves the token there, and the token is never on a command line. It does so wherever Ansible would
+    pipeline a module, and always without C(become); under C(become) without pipelining (sudo's C(requiretty)), with
+    C(async), with C(keep_remote_files), with O(verify=true) (which needs Ansible's HTTP code), and for arguments the
+    module refuses, it runs as an ordinary module. Both ways give the same result.
 seealso:
   - name: containers-auth.json(5)
     description: The file format Podman, Skopeo and Buildah read.

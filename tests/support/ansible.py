@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,4 +141,47 @@ def assert_no_secret(text: str, username: str, token: str) -> None:
         assert form not in text, f"a secret form ({len(form)} chars) appeared in the output"
 
 
-__all__ = ("PlaybookRun", "ansible_env", "assert_no_secret", "login_task", "run_playbook", "run_tasks", "secret_forms", "vault_encrypt_string")
+class CommandLineWatcher:
+    """Every process command line on the machine while it runs: a secret there is visible to every user (ps).
+
+    It reads /proc/*/cmdline in a loop; ``seen`` holds each distinct command line. A process shorter than one
+    sweep can be missed, so a test also checks that the commands it expects were seen.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> CommandLineWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    try:
+                        with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                            line = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                    except OSError:
+                        continue
+                    if line:
+                        self.seen.add(line)
+
+
+__all__ = (
+    "CommandLineWatcher",
+    "PlaybookRun",
+    "ansible_env",
+    "assert_no_secret",
+    "login_task",
+    "run_playbook",
+    "run_tasks",
+    "secret_forms",
+    "vault_encrypt_string",
+)

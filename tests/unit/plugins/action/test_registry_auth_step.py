@@ -10,9 +10,16 @@ the role's vars/main.yml would give them. tests/integration/test_registry_auth_r
 
 from __future__ import annotations
 
+import getpass
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.block import Block
@@ -29,9 +36,24 @@ from tests.unit.plugins.plugin_utils.test__registry_auth import TOKEN, role_args
 class FakeShell:
     tmpdir = None
 
+    @staticmethod
+    def build_module_command(env_string: str, shebang: str, cmd: str, **_kwargs: Any) -> str:
+        return f"{env_string} {shebang.removeprefix('#!')} {cmd}"
+
 
 class FakeConnection:
+    """A connection without pipelining: the write step runs ghcr_login as a module (see PipingConnection)."""
+
     _shell = FakeShell()
+    has_pipelining = False
+    pipelining = False
+
+    def is_pipelining_enabled(self, wrap_async: bool = False) -> bool:
+        return self.has_pipelining and self.pipelining and not wrap_async
+
+
+class PipingConnection(FakeConnection):
+    has_pipelining = True
 
 
 class Recorder:
@@ -49,12 +71,26 @@ class Recorder:
             return dict(self.module_results.pop(0))
         return {"changed": True, "user": module_args.get("user", self.user), "invocation": {"module_args": {"password": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}}}
 
-    def low_level(self, cmd: str, sudoable: bool = True, **_kwargs: Any) -> dict[str, Any]:
+    def low_level(self, cmd: str, sudoable: bool = True, in_data: bytes | None = None, **_kwargs: Any) -> dict[str, Any]:
         self.commands.append((cmd, sudoable))
+        if in_data is not None:  # the piped program: run it with this Python, as the target's would
+            self.programs.append(in_data)
+            done = subprocess.run([sys.executable], input=in_data, capture_output=True, check=False, cwd="/")
+            return {"rc": done.returncode, "stdout": done.stdout.decode(), "stderr": done.stderr.decode()}
         return {"rc": 0, "stdout": f"{self.user}\n", "stderr": ""}
 
+    programs: list[bytes]
 
-def make_action(step: str, variables: dict[str, Any], recorder: Recorder, become: bool = False, strategy: str = "linear"):
+    def configure_module(self, module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any]) -> tuple[Any, str]:
+        self.configured.append(module_name)
+        return SimpleNamespace(shebang="#!/usr/bin/python3"), "ghcr_login.py"
+
+    configured: list[str]
+
+
+def make_action(
+    step: str, variables: dict[str, Any], recorder: Recorder, become: bool = False, strategy: str = "linear", connection: FakeConnection | None = None
+):
     play = Play.load({"name": "unit", "hosts": "all", "gather_facts": False, "strategy": strategy})
     task = Task(block=Block(play=play))
     task.action = "fleet.ghcr.registry_auth_step"
@@ -65,7 +101,7 @@ def make_action(step: str, variables: dict[str, Any], recorder: Recorder, become
     action = action_loader.get(
         "fleet.ghcr.registry_auth_step",
         task=task,
-        connection=FakeConnection(),
+        connection=connection or FakeConnection(),
         play_context=play_context,
         loader=loader,
         templar=Templar(loader=loader, variables=variables),
@@ -74,6 +110,9 @@ def make_action(step: str, variables: dict[str, Any], recorder: Recorder, become
     action._execute_module = recorder.execute_module
     action._low_level_execute_command = recorder.low_level
     action._remove_tmp_path = lambda *_args, **_kwargs: None
+    action._configure_module = recorder.configure_module
+    action._compute_environment_string = lambda *_args: "LANG=C.UTF-8"
+    recorder.programs, recorder.configured = [], []
     return action
 
 
@@ -342,3 +381,83 @@ def test_the_controller_check_masks_every_secret_it_met(monkeypatch: pytest.Monk
     problem = action._check_on_controller(role_args(), TOKEN)
     assert problem is not None and "denied" in problem
     assert warned and TOKEN not in problem + " ".join(warned) and "c2VjcmV0" not in problem
+
+
+# ---------------------------------------------------------------------- the login piped to the target's Python
+
+
+def piped_vars(home: Path, **changes: Any) -> dict[str, Any]:
+    users = [{"name": getpass.getuser(), "docker_config_path": str(home / "docker.json"), "podman_auth_path": str(home / "auth.json")}]
+    changes.setdefault("users", users)
+    return host_vars(proven=proven_for(**changes), **changes)
+
+
+def test_with_pipelining_possible_each_user_is_one_command_that_holds_no_secret(tmp_path: Path) -> None:
+    variables = piped_vars(tmp_path)
+    recorder = Recorder()
+    result = make_action("write", variables, recorder, connection=PipingConnection()).run(task_vars=variables)
+    assert recorder.modules == [] and recorder.configured == ["fleet.ghcr.ghcr_login"]
+    assert [command for command, _sudoable in recorder.commands] == ["LANG=C.UTF-8 /usr/bin/python3"]
+    assert TOKEN.encode() not in recorder.commands[0][0].encode() and len(recorder.programs) == 1
+    assert result["changed"] is True and result["results"][0]["auth_files"][0]["action"] == "created"
+    assert json.loads((tmp_path / "docker.json").read_text())["auths"]
+    assert TOKEN not in repr(result)
+
+
+def test_a_piped_rerun_changes_nothing_and_check_mode_writes_nothing(tmp_path: Path) -> None:
+    variables = piped_vars(tmp_path)
+    action = make_action("write", variables, Recorder(), connection=PipingConnection())
+    action._task.check_mode = True
+    assert action.run(task_vars=variables)["changed"] is True and list(tmp_path.iterdir()) == []
+    make_action("write", variables, Recorder(), connection=PipingConnection()).run(task_vars=variables)
+    again = make_action("write", variables, Recorder(), connection=PipingConnection()).run(task_vars=variables)
+    assert again["changed"] is False
+
+
+def test_under_become_the_login_is_piped_only_where_pipelining_is_enabled(tmp_path: Path) -> None:
+    variables = piped_vars(tmp_path)
+    recorder = Recorder()
+    make_action("write", variables, recorder, become=True, connection=PipingConnection()).run(task_vars=variables)
+    assert [name for name, _args in recorder.modules] == ["fleet.ghcr.ghcr_login"] and recorder.programs == []
+    enabled = PipingConnection()
+    enabled.pipelining = True
+    recorder = Recorder()
+    make_action("write", variables, recorder, become=True, connection=enabled).run(task_vars=variables)
+    assert recorder.modules == [] and len(recorder.programs) == 1
+    assert recorder.commands[-1][1] is True, "the login itself runs with become"
+
+
+def test_keep_remote_files_and_verify_run_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    variables = piped_vars(tmp_path)
+    recorder = Recorder()
+    monkeypatch.setattr(C, "DEFAULT_KEEP_REMOTE_FILES", True)
+    make_action("write", variables, recorder, connection=PipingConnection()).run(task_vars=variables)
+    assert [name for name, _args in recorder.modules] == ["fleet.ghcr.ghcr_login"]
+    monkeypatch.undo()
+    recorder = Recorder()
+    action = make_action("write", variables, recorder, connection=PipingConnection())
+    action._task.module_defaults = [{"fleet.ghcr.ghcr_login": {"verify": True}}]
+    action.run(task_vars=variables)
+    assert [name for name, _args in recorder.modules] == ["fleet.ghcr.ghcr_login"] and recorder.programs == []
+
+
+def test_a_program_that_cannot_run_is_reported_with_its_output_masked(tmp_path: Path) -> None:
+    variables = piped_vars(tmp_path)
+    recorder = Recorder()
+
+    def broken(cmd: str, sudoable: bool = True, in_data: bytes | None = None, **_kwargs: Any) -> dict[str, Any]:
+        return {"rc": 127, "stdout": "", "stderr": f"/usr/bin/python3: not found (after {TOKEN})"}
+
+    action = make_action("write", variables, recorder, connection=PipingConnection())
+    action._low_level_execute_command = broken
+    result = action.run(task_vars=variables)
+    assert result["failed"] is True and "exit status 127" in result["msg"] and "/usr/bin/python3" in result["msg"]
+    assert "not found" in result["results"][0]["module_stderr"] and TOKEN not in repr(result)
+
+
+def test_a_discovered_interpreter_is_returned_as_a_fact(tmp_path: Path) -> None:
+    variables = piped_vars(tmp_path)
+    action = make_action("write", variables, Recorder(), connection=PipingConnection())
+    action._discovered_interpreter_key, action._discovered_interpreter = "discovered_interpreter_python", "/usr/bin/python3"
+    result = action.run(task_vars=variables)
+    assert result["ansible_facts"] == {"discovered_interpreter_python": "/usr/bin/python3"}

@@ -1,0 +1,87 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""ghcr_login's backend run from the program the role's write step pipes to the target's Python (no AnsiballZ).
+
+The controller has already checked the arguments against ghcr_login's argument spec and filled in its defaults
+(``plugin_utils/_piped.py``); what is left for the target is what AnsibleModule does there: expanding ``path``
+options, masking secrets in the result, and reporting a failure as a result rather than a traceback. Standard
+library only, and nothing here imports ``ansible.module_utils``: not loading AnsibleModule is the point.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
+
+MASK = "********"
+SBIN_DIRS = ("/sbin", "/usr/sbin", "/usr/local/sbin")
+
+
+class PipedModule:
+    """The ModuleLike that run_login needs, filled from the controller's request."""
+
+    def __init__(self, params: dict[str, Any], check_mode: bool, diff: bool, secrets: list[str]) -> None:
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = diff
+        self.no_log_values: set[str] = {secret for secret in secrets if secret}
+        self.warnings: list[str] = []
+
+    def warn(self, warning: str) -> None:
+        self.warnings.append(warning)
+
+    def get_bin_path(self, arg: str, required: bool = False, opt_dirs: list[str] | None = None) -> str | None:
+        """AnsibleModule.get_bin_path's search: opt_dirs, then PATH, then the sbin directories."""
+        directories = [*(opt_dirs or []), *os.environ.get("PATH", "").split(os.pathsep)]
+        directories += [directory for directory in SBIN_DIRS if directory not in directories]
+        for directory in directories:
+            candidate = os.path.join(directory, arg)
+            if directory and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+        if required:
+            raise GhcrError(f"Failed to find required executable {arg!r} in paths: {os.pathsep.join(directories)}")
+        return None
+
+
+def masked(value: Any, secrets: set[str]) -> Any:
+    """``value`` with every secret replaced, in keys and values, as AnsibleModule masks what it prints."""
+    if isinstance(value, str):
+        for secret in sorted(secrets, key=len, reverse=True):
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {masked(key, secrets): masked(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [masked(item, secrets) for item in value]
+    return value
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    """The task result for one ghcr_login request: ``params``, ``path_options``, ``check_mode``, ``diff``, ``secrets``."""
+    params = dict(request["params"])
+    for name in request.get("path_options", ()):
+        if isinstance(params.get(name), str):
+            params[name] = os.path.expanduser(os.path.expandvars(params[name]))
+    module = PipedModule(params, bool(request.get("check_mode")), bool(request.get("diff")), list(request.get("secrets", ())))
+    try:
+        from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_login import run_login
+
+        result = run_login(module)
+    except GhcrError as exc:
+        result = {**exc.result, "failed": True, "msg": str(exc)}
+    except Exception as exc:  # reported as AnsibleModule reports a crash, not as a traceback on stderr
+        result = {"failed": True, "changed": False, "msg": f"ghcr_login failed: {type(exc).__name__}: {exc}", "exception": traceback.format_exc()}
+    if module.warnings:
+        result["warnings"] = module.warnings
+    return masked(result, module.no_log_values)
+
+
+__all__ = ("PipedModule", "masked", "run")

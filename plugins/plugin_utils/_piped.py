@@ -1,0 +1,180 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this plugin util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The program the role's write step pipes to the target's Python: ghcr_login's backend without AnsiballZ.
+
+Why: a module run compiles ``ansible.module_utils.basic`` and its imports from source on every host (AnsiballZ has
+no byte-code cache), which is most of what ``ansible.builtin.ping`` costs. ghcr_login's backend needs none of it:
+it is plain standard-library code behind ``ModuleLike``. So the write step checks the arguments here, with the
+argument spec AnsibleModule would use, and sends one program over the connection's standard input: the backend's
+sources, an import hook that loads them from memory, and the request. One command per user and host; no file is
+written under the remote temporary directory, so not even a killed run leaves the token behind there.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+import zlib
+from pathlib import Path
+from typing import Any
+
+from ansible import constants as C
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+
+from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import login_module_kwargs
+
+PACKAGE = "ansible_collections.fleet.ghcr.plugins.module_utils"
+ENTRY = f"{PACKAGE}._piped_login"
+MODULE_UTILS = Path(__file__).resolve().parent.parent / "module_utils"
+_IMPORTED = re.compile(re.escape(PACKAGE) + r"\.(_\w+)")
+MINIMUM_PYTHON = (3, 9)
+
+# Runs on the target. It must stay valid for every Python the modules claim (see MINIMUM_PYTHON).
+_BOOTSTRAP = """\
+import sys
+sys.path[:] = [entry for entry in sys.path if entry not in ('', '.')]  # a program read from stdin imports from the working directory
+if sys.version_info < {minimum!r}:
+    sys.stdout.write('{{"failed": true, "changed": false, "msg": "ghcr_login needs Python {version} or newer on the target;'
+                     ' this is Python %d.%d. Set ansible_python_interpreter."}}' % sys.version_info[:2])
+    sys.exit(0)
+import base64, importlib.abc, importlib.util, json, zlib
+SOURCES = json.loads(zlib.decompress(base64.b64decode({sources!r})))
+class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name not in SOURCES:
+            return None
+        return importlib.util.spec_from_loader(name, self, is_package=SOURCES[name] is None)
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        source = SOURCES[module.__name__]
+        if source is not None:
+            exec(compile(source, '<fleet.ghcr>/' + module.__name__.rsplit('.', 1)[-1] + '.py', 'exec'), module.__dict__)
+sys.meta_path.insert(0, Finder())
+from {entry} import run
+sys.stdout.write(json.dumps(run(json.loads(base64.b64decode({request!r})))))
+"""
+
+
+def _imports(source: str) -> set[str]:
+    """The collection's module_utils a source names, lazy imports included."""
+    return set(_IMPORTED.findall(source))
+
+
+@functools.cache
+def _sources_blob() -> bytes:
+    """The entry point and every module_utils it may import, with their packages, compressed for the program."""
+    sources: dict[str, str | None] = {}
+    pending = [ENTRY.rsplit(".", 1)[-1]]
+    while pending:
+        name = pending.pop()
+        if f"{PACKAGE}.{name}" in sources:
+            continue
+        source = (MODULE_UTILS / f"{name}.py").read_text(encoding="utf-8")
+        sources[f"{PACKAGE}.{name}"] = source
+        pending.extend(_imports(source))
+    parts = PACKAGE.split(".")
+    for depth in range(1, len(parts) + 1):
+        sources[".".join(parts[:depth])] = None
+    return base64.b64encode(zlib.compress(json.dumps(sources).encode(), 9))
+
+
+def program(request: dict[str, Any]) -> bytes:
+    """The Python program for one request (see ``_piped_login.run``); it holds the token, so it goes over stdin only."""
+    encoded = base64.b64encode(json.dumps(request).encode())
+    version = ".".join(str(part) for part in MINIMUM_PYTHON)
+    return _BOOTSTRAP.format(minimum=MINIMUM_PYTHON, version=version, sources=_sources_blob(), entry=ENTRY, request=encoded).encode()
+
+
+@functools.cache
+def _login_validator() -> tuple[ArgumentSpecValidator, tuple[str, ...], tuple[str, ...]]:
+    """ghcr_login's argument spec, with ``path`` options left as text (the target expands them, as AnsibleModule
+    would), the names of those options, and of the secret ones."""
+    kwargs = {name: value for name, value in login_module_kwargs().items() if name != "supports_check_mode"}
+    spec = kwargs["argument_spec"]
+    paths = tuple(name for name, option in spec.items() if option.get("type") == "path")
+    for name in paths:
+        spec[name] = {**spec[name], "type": "str"}
+    secret = tuple(name for name, option in spec.items() if option.get("no_log"))
+    return ArgumentSpecValidator(**kwargs), paths, secret
+
+
+def login_request(module_args: dict[str, Any], check_mode: bool, diff: bool) -> dict[str, Any] | None:
+    """The request for ghcr_login's arguments, or None when only the module can run them (bad input, ``verify``)."""
+    validator, paths, secret = _login_validator()
+    validated = validator.validate(module_args)
+    params = validated.validated_parameters
+    if validated.error_messages or params.get("verify"):
+        return None  # the module says what is wrong in its own words; verify needs ansible.module_utils.urls
+    secrets = [params[name] for name in secret if isinstance(params.get(name), str) and params[name]]
+    return {
+        "params": params,
+        "path_options": list(paths),
+        "no_log_options": [name for name in secret if params.get(name) is not None],
+        "check_mode": check_mode,
+        "diff": diff,
+        "secrets": secrets,
+    }
+
+
+def last_json_line(text: str) -> dict[str, Any]:
+    """The program's result: its one line of JSON, after anything a login shell printed first."""
+    for line in reversed(text.splitlines()):
+        if line.startswith("{"):
+            outcome = json.loads(line)
+            if isinstance(outcome, dict):
+                return outcome
+    raise ValueError("no JSON object in the output")
+
+
+LOGIN_MODULE = "fleet.ghcr.ghcr_login"
+NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # what AnsibleModule puts in invocation for a no_log option
+
+
+class PipedLogin:
+    """For an action plugin (an ActionBase): run ghcr_login piped where it may, as the module everywhere else."""
+
+    def _pipes(self) -> bool:
+        """Where Ansible would pipeline, and always without become: pipelining is off by default only because
+        sudo's requiretty refuses it. keep_remote_files means someone is debugging the module: run the module."""
+        connection = self._connection
+        if not connection.has_pipelining or C.DEFAULT_KEEP_REMOTE_FILES:
+            return False
+        return not self._play_context.become or connection.is_pipelining_enabled()
+
+    def _login_request(self, module_args: dict[str, Any]) -> dict[str, Any] | None:
+        """The piped request for these arguments, or None when the module must run them."""
+        if not self._pipes():
+            return None
+        return login_request(module_args, bool(self._task.check_mode), bool(self._task.diff))
+
+    def _run_piped(self, request: dict[str, Any], module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """ghcr_login's backend on the target in one command, with the interpreter Ansible would run the module with."""
+        built, _path = self._configure_module(LOGIN_MODULE, module_args, task_vars)  # ansible_python_interpreter, discovery
+        command = self._connection._shell.build_module_command(self._compute_environment_string(), built.shebang, "").strip()
+        done = self._low_level_execute_command(command, sudoable=True, in_data=program(request))
+        try:
+            outcome = last_json_line(done.get("stdout", ""))
+        except ValueError:
+            outcome = {
+                "failed": True,
+                "changed": False,
+                "msg": f"ghcr_login could not run with {built.shebang.removeprefix('#!')} (exit status {done.get('rc')}); see module_stderr.",
+                "module_stdout": done.get("stdout", "")[-2000:],
+                "module_stderr": done.get("stderr", "")[-2000:],
+                "rc": done.get("rc"),
+            }
+        if self._discovered_interpreter_key:
+            outcome.setdefault("ansible_facts", {})[self._discovered_interpreter_key] = self._discovered_interpreter
+        return remove_values(outcome, set(request["secrets"]))
+
+
+__all__ = ("LOGIN_MODULE", "NO_LOG_PLACEHOLDER", "PipedLogin", "last_json_line", "login_request", "program")
