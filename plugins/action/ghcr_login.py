@@ -14,20 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action.normal import ActionModule as NormalAction
 
-from ansible_collections.fleet.ghcr.plugins.plugin_utils._piped import NO_LOG_PLACEHOLDER, PipedLogin
+from ansible_collections.fleet.ghcr.plugins.plugin_utils._piped import PipedLogin
 
 
 class ActionModule(PipedLogin, NormalAction):
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
-        request = None if self._task.async_val else self._login_request(dict(self._task.args))
+        request = None if self._task.async_val else self._login_request(dict(self._task.args), task_vars)
         if request is None:
             return super().run(tmp, task_vars)
         result = super(NormalAction, self).run(tmp, task_vars)  # ActionBase's checks (check mode, async support)
-        result.update(self._run_piped(request, dict(self._task.args), task_vars))
-        shown = {name: NO_LOG_PLACEHOLDER if name in request["no_log_options"] else value for name, value in request["params"].items()}
-        result["invocation"] = {"module_args": remove_values(shown, set(request["secrets"]))}  # what AnsibleModule returns
+        result.update(self._run_piped(request, task_vars))
         return result

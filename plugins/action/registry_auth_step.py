@@ -18,7 +18,6 @@ from typing import Any
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
-from ansible.module_utils.common.parameters import remove_values
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
@@ -27,6 +26,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import registry_module_kwargs
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
+from ansible_collections.fleet.ghcr.plugins.module_utils._piped_login import PipedModule, masked
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._piped import LOGIN_MODULE, PipedLogin
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import (
     ROLE_VARIABLES,
@@ -55,28 +55,6 @@ display = Display()
 with contextlib.suppress(AnsibleError):  # the write step's own lookup then says what is wrong
     lookup_loader.get("fleet.ghcr.ghcr_pat", class_only=True)
     Templar(loader=DataLoader()).template(trust_as_template("{{ '' | default('') | trim }}"))
-
-
-class _ControllerModule:
-    """What ghcr_registry's backend needs of a module, for the check that runs here on the controller."""
-
-    check_mode = False
-    _diff = False
-
-    def __init__(self, params: dict[str, Any]) -> None:
-        self.params = params
-        self.no_log_values: set[str] = {params["password"]}
-        self.warnings: list[str] = []
-
-    def warn(self, warning: str) -> None:
-        self.warnings.append(warning)
-
-    def get_bin_path(self, arg: str, required: bool = False, opt_dirs: list[str] | None = None) -> str | None:
-        return None  # the check is given its credential, never an auth file, so it runs no credential helper
-
-    def masked(self, text: str) -> str:
-        """What AnsibleModule would print: every secret the check met replaced."""
-        return str(remove_values(text, self.no_log_values))
 
 
 def _registry_params(module_args: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,7 +202,8 @@ class ActionModule(PipedLogin, ActionBase):
         """Prove a credential here, with ghcr_registry's code and the task's environment; what failed, or None."""
         from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_registry import run_registry
 
-        module = _ControllerModule(_registry_params(self._module_args(REGISTRY_MODULE, check_args(args, token, on_controller=True))))
+        params = _registry_params(self._module_args(REGISTRY_MODULE, check_args(args, token, on_controller=True)))
+        module = PipedModule(params, check_mode=False, diff=False, secrets=[params["password"]])  # given its credential: no helper runs
         environment: dict[str, str] = {}
         for layer in self._task.environment or []:
             environment.update(self._templar.template(layer) or {})
@@ -232,10 +211,10 @@ class ActionModule(PipedLogin, ActionBase):
             with _environment(environment):
                 run_registry(module)
         except GhcrError as error:
-            return module.masked(str(error))
+            return masked(str(error), module.no_log_values)
         finally:
             for warning in module.warnings:
-                display.warning(module.masked(warning))
+                display.warning(masked(warning, module.no_log_values))
         return None
 
     # ------------------------------------------------------------------ prove_from_host: each_host, one host per loop item
@@ -312,11 +291,7 @@ class ActionModule(PipedLogin, ActionBase):
 
     def _login(self, args: dict[str, Any], token: str | None, user: Any, task_vars: dict[str, Any]) -> dict[str, Any]:
         module_args = self._module_args(LOGIN_MODULE, login_args(args, token, user))
-        request = self._login_request(module_args)
-        if request is None:
-            outcome = self._execute_module(LOGIN_MODULE, module_args=module_args, task_vars=task_vars)
-        else:
-            outcome = self._run_piped(request, module_args, task_vars)
+        outcome = self._run_login(module_args, task_vars)
         outcome.pop("invocation", None)  # it carries the module arguments; the token is masked there, but nobody needs them
         outcome["item"] = user if user is not None else outcome.get("user")
         outcome["ansible_loop_var"] = "item"

@@ -22,6 +22,8 @@ from typing import Any
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
 
 MASK = "********"
+NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # AnsibleModule's, in invocation
+NOT_LOGGED = "NOT_LOGGING_PARAMETER"  # AnsibleModule's, in the target's log
 SBIN_DIRS = ("/sbin", "/usr/sbin", "/usr/local/sbin")
 
 
@@ -64,13 +66,28 @@ def masked(value: Any, secrets: set[str]) -> Any:
     return value
 
 
+def log_invocation(params: dict[str, Any], no_log_options: list[str], log: dict[str, Any], secrets: set[str]) -> None:
+    """What AnsibleModule leaves in the target's log for each run (syslog, which the journal also collects)."""
+    try:
+        import syslog
+    except ImportError:
+        return
+    shown = " ".join(f"{name}={NOT_LOGGED if name in no_log_options else value}" for name, value in params.items())
+    message = masked(" ".join(part for part in (log.get("info"), f"Invoked with {shown}") if part), secrets)
+    syslog.openlog("ansible-ghcr_login", 0, getattr(syslog, str(log.get("facility")), syslog.LOG_USER))
+    syslog.syslog(syslog.LOG_INFO, message)
+
+
 def run(request: dict[str, Any]) -> dict[str, Any]:
-    """The task result for one ghcr_login request: ``params``, ``path_options``, ``check_mode``, ``diff``, ``secrets``."""
+    """The task result for one ghcr_login request (see plugin_utils/_piped.py, login_request)."""
     params = dict(request["params"])
     for name in request.get("path_options", ()):
         if isinstance(params.get(name), str):
             params[name] = os.path.expanduser(os.path.expandvars(params[name]))
+    no_log_options = list(request.get("no_log_options", ()))
     module = PipedModule(params, bool(request.get("check_mode")), bool(request.get("diff")), list(request.get("secrets", ())))
+    if request.get("log"):
+        log_invocation(params, no_log_options, request["log"], module.no_log_values)
     try:
         from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_login import run_login
 
@@ -81,7 +98,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         result = {"failed": True, "changed": False, "msg": f"ghcr_login failed: {type(exc).__name__}: {exc}", "exception": traceback.format_exc()}
     if module.warnings:
         result["warnings"] = module.warnings
+    result["invocation"] = {"module_args": {name: NO_LOG_PLACEHOLDER if name in no_log_options else value for name, value in params.items()}}
     return masked(result, module.no_log_values)
 
 
-__all__ = ("PipedModule", "masked", "run")
+__all__ = ("PipedModule", "log_invocation", "masked", "run")

@@ -28,14 +28,20 @@ from typing import Any
 from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
+from ansible.vars.clean import remove_internal_keys
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import login_module_kwargs
+from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import encode_auth
 
 PACKAGE = "ansible_collections.fleet.ghcr.plugins.module_utils"
 ENTRY = f"{PACKAGE}._piped_login"
 MODULE_UTILS = Path(__file__).resolve().parent.parent / "module_utils"
-_IMPORTED = re.compile(re.escape(PACKAGE) + r"\.(_\w+)")
+_IMPORTED = re.compile(re.escape(PACKAGE) + r"(?:\.|\s+import\s+)(_\w+)")
+# The registry client: for verify=true (which runs as the module: it needs ansible.module_utils.urls) and the GitHub API
+# check of a token (never made by a login). Not sent, so that a login carries no HTTP code.
+NEVER_PIPED = frozenset({"_registry_check", "_registry"})
 MINIMUM_PYTHON = (3, 9)
+INTERPRETER_MODULE = "ansible.builtin.ping"  # configured only for its interpreter line: the same for every Python module
 
 # Runs on the target. It must stay valid for every Python the modules claim (see MINIMUM_PYTHON).
 _BOOTSTRAP = """\
@@ -60,7 +66,7 @@ class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             exec(compile(source, '<fleet.ghcr>/' + module.__name__.rsplit('.', 1)[-1] + '.py', 'exec'), module.__dict__)
 sys.meta_path.insert(0, Finder())
 from {entry} import run
-sys.stdout.write(json.dumps(run(json.loads(base64.b64decode({request!r})))))
+sys.stdout.write(json.dumps(run(json.loads(base64.b64decode({request!r})))) + '\\n')
 """
 
 
@@ -76,7 +82,7 @@ def _sources_blob() -> bytes:
     pending = [ENTRY.rsplit(".", 1)[-1]]
     while pending:
         name = pending.pop()
-        if f"{PACKAGE}.{name}" in sources:
+        if f"{PACKAGE}.{name}" in sources or name in NEVER_PIPED:
             continue
         source = (MODULE_UTILS / f"{name}.py").read_text(encoding="utf-8")
         sources[f"{PACKAGE}.{name}"] = source
@@ -107,32 +113,42 @@ def _login_validator() -> tuple[ArgumentSpecValidator, tuple[str, ...], tuple[st
     return ArgumentSpecValidator(**kwargs), paths, secret
 
 
-def login_request(module_args: dict[str, Any], check_mode: bool, diff: bool) -> dict[str, Any] | None:
-    """The request for ghcr_login's arguments, or None when only the module can run them (bad input, ``verify``)."""
+def _secret_forms(params: dict[str, Any], secret_options: tuple[str, ...]) -> list[str]:
+    """The secrets to mask: each no_log value, and base64(username:token) padded and not."""
+    secrets = [params[name] for name in secret_options if isinstance(params.get(name), str) and params[name]]
+    if isinstance(params.get("username"), str) and isinstance(params.get("password"), str):
+        encoded = encode_auth(params["username"], params["password"])
+        secrets += [encoded, encoded.rstrip("=")]
+    return secrets
+
+
+def login_request(module_args: dict[str, Any], check_mode: bool, diff: bool, log: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The request for ghcr_login's arguments, or None when only the module can run them (bad input, ``verify``).
+
+    ``log`` is how AnsibleModule would log the invocation on the target (``facility``, ``info``), None for not at all.
+    """
     validator, paths, secret = _login_validator()
     validated = validator.validate(module_args)
     params = validated.validated_parameters
     if validated.error_messages or params.get("verify"):
         return None  # the module says what is wrong in its own words; verify needs ansible.module_utils.urls
-    secrets = [params[name] for name in secret if isinstance(params.get(name), str) and params[name]]
     return {
         "params": params,
         "path_options": list(paths),
         "no_log_options": [name for name in secret if params.get(name) is not None],
         "check_mode": check_mode,
         "diff": diff,
-        "secrets": secrets,
+        "secrets": _secret_forms(params, secret),
+        "log": log,
+        # AnsibleModule's words for an option given twice, under its name and an alias
+        "warnings": [f"Both option {found['option']} and its alias {found['alias']} are set." for found in validated._warnings],
     }
 
 
-def last_json_line(text: str) -> dict[str, Any]:
-    """The program's result: its one line of JSON, after anything a login shell printed first."""
-    for line in reversed(text.splitlines()):
-        if line.startswith("{"):
-            outcome = json.loads(line)
-            if isinstance(outcome, dict):
-                return outcome
-    raise ValueError("no JSON object in the output")
+def _without_program(text: str, payload: bytes) -> str:
+    """Output with every line of the program removed: a terminal that echoed it would return the request too."""
+    sent = set(payload.decode().splitlines())
+    return "\n".join(line for line in text.splitlines() if line not in sent)
 
 
 LOGIN_MODULE = "fleet.ghcr.ghcr_login"
@@ -143,38 +159,62 @@ class PipedLogin:
     """For an action plugin (an ActionBase): run ghcr_login piped where it may, as the module everywhere else."""
 
     def _pipes(self) -> bool:
-        """Where Ansible would pipeline, and always without become: pipelining is off by default only because
-        sudo's requiretty refuses it. keep_remote_files means someone is debugging the module: run the module."""
+        """Whether the login may go over standard input.
+
+        Where Ansible would pipeline a module, yes. Under become otherwise, no: sudo's requiretty refuses it, and
+        pipelining is the setting that says it is safe. Without become, yes unless the connection refuses for a
+        reason of its own (ssh asked for a terminal, which would echo the program) or pipelining was turned off
+        explicitly. keep_remote_files means someone is debugging the module: run the module.
+        """
         connection = self._connection
         if not connection.has_pipelining or C.DEFAULT_KEEP_REMOTE_FILES:
             return False
-        return not self._play_context.become or connection.is_pipelining_enabled()
+        if connection.is_pipelining_enabled():
+            return True
+        if self._play_context.become or getattr(connection, "_is_tty_requested", lambda: False)():
+            return False
+        try:
+            _value, origin = connection.get_option_and_origin("pipelining")
+        except KeyError:
+            return False
+        return origin == "default"
 
-    def _login_request(self, module_args: dict[str, Any]) -> dict[str, Any] | None:
+    def _login_request(self, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any] | None:
         """The piped request for these arguments, or None when the module must run them."""
         if not self._pipes():
             return None
-        return login_request(module_args, bool(self._task.check_mode), bool(self._task.diff))
+        log = None
+        if not self._task.no_log and not C.config.get_config_value("DEFAULT_NO_TARGET_SYSLOG", variables=task_vars):
+            facility = task_vars.get("ansible_syslog_facility", C.DEFAULT_SYSLOG_FACILITY)
+            log = {"facility": facility, "info": C.config.get_config_value("TARGET_LOG_INFO", variables=task_vars)}
+        return login_request(module_args, bool(self._task.check_mode), bool(self._task.diff), log)
 
-    def _run_piped(self, request: dict[str, Any], module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        """ghcr_login's backend on the target in one command, with the interpreter Ansible would run the module with."""
-        built, _path = self._configure_module(LOGIN_MODULE, module_args, task_vars)  # ansible_python_interpreter, discovery
+    def _run_login(self, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """ghcr_login's result for these arguments, piped or as the module (whose remote tmp the caller removes)."""
+        request = self._login_request(module_args, task_vars)
+        if request is None:
+            return self._execute_module(LOGIN_MODULE, module_args=module_args, task_vars=task_vars)
+        return self._run_piped(request, task_vars)
+
+    def _run_piped(self, request: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """ghcr_login's backend on the target in one command, with the interpreter Ansible would run the module with;
+        its output is read, and cleaned of internal keys, as Ansible reads a module's."""
+        built, _path = self._configure_module(INTERPRETER_MODULE, {}, task_vars)  # ansible_python_interpreter, discovery
+        self._used_interpreter = built.shebang
         command = self._connection._shell.build_module_command(self._compute_environment_string(), built.shebang, "").strip()
-        done = self._low_level_execute_command(command, sudoable=True, in_data=program(request))
-        try:
-            outcome = last_json_line(done.get("stdout", ""))
-        except ValueError:
-            outcome = {
-                "failed": True,
-                "changed": False,
-                "msg": f"ghcr_login could not run with {built.shebang.removeprefix('#!')} (exit status {done.get('rc')}); see module_stderr.",
-                "module_stdout": done.get("stdout", "")[-2000:],
-                "module_stderr": done.get("stderr", "")[-2000:],
-                "rc": done.get("rc"),
-            }
+        payload = program(request)
+        done = self._low_level_execute_command(command, sudoable=True, in_data=payload)
+        outcome = self._parse_returned_data(done, built.serialization_profile)
+        for stream in ("module_stdout", "module_stderr"):  # set only when the output was not a result
+            if isinstance(outcome.get(stream), str):
+                outcome[stream] = _without_program(outcome[stream], payload)[-4000:]
+        remove_internal_keys(outcome)  # add_host, _ansible_notify and the like, as from a module
+        outcome.pop("ansible_facts", None)  # ghcr_login returns none
+        if request["warnings"]:
+            outcome["warnings"] = [*request["warnings"], *(outcome.get("warnings") or [])]
         if self._discovered_interpreter_key:
-            outcome.setdefault("ansible_facts", {})[self._discovered_interpreter_key] = self._discovered_interpreter
+            outcome["ansible_facts"] = {self._discovered_interpreter_key: self._discovered_interpreter}
         return remove_values(outcome, set(request["secrets"]))
 
 
-__all__ = ("LOGIN_MODULE", "NO_LOG_PLACEHOLDER", "PipedLogin", "last_json_line", "login_request", "program")
+__all__ = ("LOGIN_MODULE", "NO_LOG_PLACEHOLDER", "PipedLogin", "login_request", "program")

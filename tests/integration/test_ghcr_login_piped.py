@@ -53,7 +53,7 @@ def test_without_become_the_login_is_one_command_and_the_token_is_never_on_a_com
         run = run_tasks(tmp_path / "run", tasks, secrets={"pat": token}, options=["-vvv"], env=remote_tmp_env(tmp_path))
     first, again = run.results
     assert first["changed"] is True and again["changed"] is False, run.output[-3000:]
-    assert MODULE_TRANSFER not in run.output and "/usr/bin/python3 && sleep 0" in run.output
+    assert MODULE_TRANSFER not in run.output and "EXEC /bin/sh -c '/usr/bin/python3" in run.output
     assert '"password": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' in run.output, "the invocation shown at -vvv, as AnsibleModule's"
     assert any("ansible-playbook" in line for line in watcher.seen), "the watcher saw the run"
     assert_no_secret("\n".join(watcher.seen), "octocat", token)

@@ -172,6 +172,7 @@ class CommandLineWatcher:
                         continue
                     if line:
                         self.seen.add(line)
+            self._stop.wait(0.001)  # leave the CPU to the run it watches
 
 
 __all__ = (

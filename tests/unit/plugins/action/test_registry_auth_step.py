@@ -30,6 +30,7 @@ from ansible.plugins.loader import action_loader
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import ROLE_VARIABLES, check_fingerprint
+from tests.support.ansible import assert_no_secret
 from tests.unit.plugins.plugin_utils.test__registry_auth import TOKEN, role_args
 
 
@@ -47,9 +48,18 @@ class FakeConnection:
     _shell = FakeShell()
     has_pipelining = False
     pipelining = False
+    pipelining_origin = "default"
+    tty = False
 
     def is_pipelining_enabled(self, wrap_async: bool = False) -> bool:
-        return self.has_pipelining and self.pipelining and not wrap_async
+        return self.has_pipelining and self.pipelining and not self.tty and not wrap_async
+
+    def get_option_and_origin(self, option: str) -> tuple[Any, str]:
+        assert option == "pipelining"
+        return self.pipelining, self.pipelining_origin
+
+    def _is_tty_requested(self) -> bool:
+        return self.tty
 
 
 class PipingConnection(FakeConnection):
@@ -83,7 +93,7 @@ class Recorder:
 
     def configure_module(self, module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any]) -> tuple[Any, str]:
         self.configured.append(module_name)
-        return SimpleNamespace(shebang="#!/usr/bin/python3"), "ghcr_login.py"
+        return SimpleNamespace(shebang="#!/usr/bin/python3", serialization_profile="legacy"), f"{module_name}.py"
 
     configured: list[str]
 
@@ -396,7 +406,7 @@ def test_with_pipelining_possible_each_user_is_one_command_that_holds_no_secret(
     variables = piped_vars(tmp_path)
     recorder = Recorder()
     result = make_action("write", variables, recorder, connection=PipingConnection()).run(task_vars=variables)
-    assert recorder.modules == [] and recorder.configured == ["fleet.ghcr.ghcr_login"]
+    assert recorder.modules == [] and recorder.configured == ["ansible.builtin.ping"], "configured for its interpreter only"
     assert [command for command, _sudoable in recorder.commands] == ["LANG=C.UTF-8 /usr/bin/python3"]
     assert TOKEN.encode() not in recorder.commands[0][0].encode() and len(recorder.programs) == 1
     assert result["changed"] is True and result["results"][0]["auth_files"][0]["action"] == "created"
@@ -451,7 +461,7 @@ def test_a_program_that_cannot_run_is_reported_with_its_output_masked(tmp_path: 
     action = make_action("write", variables, recorder, connection=PipingConnection())
     action._low_level_execute_command = broken
     result = action.run(task_vars=variables)
-    assert result["failed"] is True and "exit status 127" in result["msg"] and "/usr/bin/python3" in result["msg"]
+    assert result["failed"] is True and "'/usr/bin/python3' was not found" in result["msg"]
     assert "not found" in result["results"][0]["module_stderr"] and TOKEN not in repr(result)
 
 
@@ -461,3 +471,58 @@ def test_a_discovered_interpreter_is_returned_as_a_fact(tmp_path: Path) -> None:
     action._discovered_interpreter_key, action._discovered_interpreter = "discovered_interpreter_python", "/usr/bin/python3"
     result = action.run(task_vars=variables)
     assert result["ansible_facts"] == {"discovered_interpreter_python": "/usr/bin/python3"}
+
+
+def test_a_connection_that_asks_for_a_terminal_or_pipelining_turned_off_runs_the_module(tmp_path: Path) -> None:
+    variables = piped_vars(tmp_path)
+    for setting in ("tty", "explicitly off"):
+        connection = PipingConnection()
+        if setting == "tty":
+            connection.tty = True  # a terminal would echo the program, token included
+        else:
+            connection.pipelining_origin = "/etc/ansible/ansible.cfg"
+        recorder = Recorder()
+        make_action("write", variables, recorder, connection=connection).run(task_vars=variables)
+        assert [name for name, _args in recorder.modules] == ["fleet.ghcr.ghcr_login"] and recorder.programs == [], setting
+
+
+def test_what_the_target_prints_cannot_add_hosts_or_notify_handlers(tmp_path: Path) -> None:
+    variables = piped_vars(tmp_path)
+    recorder = Recorder()
+    hostile = {
+        "changed": False,
+        "add_host": {"host_name": "injected", "groups": ["pwned"]},
+        "add_group": "pwned",
+        "_ansible_notify": ["restart everything"],
+        "ansible_facts": {"discovered_interpreter_python": "/tmp/evil", "planted": 1},
+    }
+
+    def target(cmd: str, sudoable: bool = True, in_data: bytes | None = None, **_kwargs: Any) -> dict[str, Any]:
+        return {"rc": 0, "stdout": json.dumps(hostile) + "\n", "stderr": ""}
+
+    action = make_action("write", variables, recorder, connection=PipingConnection())
+    action._low_level_execute_command = target
+    item = action.run(task_vars=variables)["results"][0]
+    assert not {"add_host", "add_group", "_ansible_notify", "ansible_facts"} & set(item), item
+
+
+def test_a_terminal_that_echoes_the_program_returns_no_secret_in_any_form(tmp_path: Path) -> None:
+    variables = piped_vars(tmp_path)
+    recorder = Recorder()
+
+    def echoing(cmd: str, sudoable: bool = True, in_data: bytes | None = None, **_kwargs: Any) -> dict[str, Any]:
+        return {"rc": 1, "stdout": in_data.decode() + "\nSyntaxError: invalid syntax\n", "stderr": ""}
+
+    action = make_action("write", variables, recorder, connection=PipingConnection())
+    action._low_level_execute_command = echoing
+    result = action.run(task_vars=variables)
+    assert result["failed"] is True and "SyntaxError" in result["results"][0]["module_stdout"]
+    assert_no_secret(repr(result), "octocat", TOKEN)
+
+
+def test_an_option_given_under_two_names_warns_as_the_module_would(tmp_path: Path) -> None:
+    variables = piped_vars(tmp_path)
+    action = make_action("write", variables, Recorder(), connection=PipingConnection())
+    action._task.module_defaults = [{"fleet.ghcr.ghcr_login": {"token": TOKEN}}]
+    result = action.run(task_vars=variables)
+    assert "Both option password and its alias token are set." in result["warnings"]

@@ -18,6 +18,7 @@ import pytest
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import encode_auth
 from ansible_collections.fleet.ghcr.plugins.plugin_utils import _piped
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._piped import login_request, program
+from tests.support.ansible import assert_no_secret
 
 TOKEN = "ghp_piped11111111111111111111111111111111"
 
@@ -44,7 +45,9 @@ def test_the_request_has_the_modules_defaults_and_no_path_expanded_here(tmp_path
     assert request is not None
     assert request["params"]["engines"] == ["docker", "podman"] and request["params"]["state"] == "present"
     assert request["params"]["ca_path"] == "~/ca.pem" and request["path_options"] == ["ca_path"]
-    assert request["check_mode"] is True and request["secrets"] == [TOKEN]
+    encoded = encode_auth("octocat", TOKEN)
+    assert request["check_mode"] is True and request["secrets"] == [TOKEN, encoded, encoded.rstrip("=")]
+    assert request["no_log_options"] == ["password"] and request["warnings"] == []
 
 
 @pytest.mark.parametrize("changes", [{"verify": True}, {"state": "sideways"}, {"username": None}, {"nonsense": 1}])
@@ -93,7 +96,7 @@ def test_the_program_holds_the_backend_and_its_lazy_imports_only() -> None:
     sources = json.loads(_piped.zlib.decompress(_piped.base64.b64decode(_piped._sources_blob())))
     names = {name.rsplit(".", 1)[-1] for name in sources}
     assert {"_piped_login", "_ghcr_login", "_atomic", "_authfile", "_credential_helper", "_docker_config_json"} <= names
-    assert "_ghcr_registry" not in names and "_argspec" not in names
+    assert not {"_ghcr_registry", "_argspec", "_registry_check", "_registry"} & names, "verify is never piped: no HTTP code is sent"
 
 
 def other_python(version: str) -> str:
@@ -119,3 +122,22 @@ def test_an_older_python_gets_a_clear_failure_not_a_traceback(tmp_path: Path, ve
     result = json.loads(done.stdout)
     assert result["failed"] is True and f"this is Python {version}" in result["msg"] and done.stderr == b""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_program_logs_the_invocation_without_secrets_unless_told_not_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ansible_collections.fleet.ghcr.plugins.module_utils import _piped_login
+
+    logged: list[str] = []
+    monkeypatch.setattr("syslog.syslog", lambda _priority, message: logged.append(message))
+    request = login_request(login_args(tmp_path), check_mode=True, diff=False, log={"facility": "LOG_USER", "info": "run=42"})
+    result = _piped_login.run(request)
+    assert len(logged) == 1 and logged[0].startswith("run=42 Invoked with registry=ghcr.io username=octocat password=NOT_LOGGING_PARAMETER")
+    assert_no_secret(logged[0], "octocat", TOKEN)
+    assert result["invocation"]["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    _piped_login.run(login_request(login_args(tmp_path), check_mode=True, diff=False, log=None))
+    assert len(logged) == 1, "no_log or no_target_syslog: nothing logged"
+
+
+def test_the_program_ends_its_result_with_a_newline(tmp_path: Path) -> None:
+    done = run_program(program(login_request(login_args(tmp_path), check_mode=True, diff=False)))
+    assert done.stdout.endswith(b"}\n") and done.stdout.count(b"\n") == 1
