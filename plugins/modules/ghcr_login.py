@@ -153,13 +153,17 @@ notes:
   - Credential helpers run as O(user), with that user's home. When the module already runs as that user, the
     task's environment (for example C(PASSWORD_STORE_DIR)) reaches the helper.
   - >-
-    How it runs: the action plugin checks the arguments on the controller and sends the module's code and
-    arguments over the connection's standard input to the target's Python, in one command, without AnsibleModule
-    (which is most of what a module costs). Nothing is written under the remote temporary directory, so not even a
-    killed run leaves the token there, and the token is never on a command line. It does so wherever Ansible would
-    pipeline a module, and always without C(become); under C(become) without pipelining (sudo's C(requiretty)), with
-    C(async), with C(keep_remote_files), with O(verify=true) (which needs Ansible's HTTP code), and for arguments the
-    module refuses, it runs as an ordinary module. Both ways give the same result.
+    How it runs: the action plugin checks the arguments on the controller with the module's argument spec and sends
+    the module's code and arguments over the connection's standard input to the target's Python, in one command,
+    without AnsibleModule (which is most of what a module costs). Nothing is written under the remote temporary
+    directory, so not even a killed run leaves the token there, and the token is never on a command line. The
+    output is read as a module's, and the invocation is logged on the target as AnsibleModule logs it.
+  - >-
+    It does so wherever Ansible would pipeline a module, and without C(become) unless pipelining is turned off
+    explicitly (C(pipelining = False) in C(ansible.cfg), C(ANSIBLE_PIPELINING=0) or C(ansible_pipelining=false))
+    or SSH is asked for a terminal. It runs as an ordinary module under C(become) without pipelining (sudo's
+    C(requiretty)), with C(async), with C(keep_remote_files), with O(verify=true) (which needs Ansible's HTTP
+    code), and for arguments the module refuses, which it reports in its own words.
 seealso:
   - name: containers-auth.json(5)
     description: The file format Podman, Skopeo and Buildah read.
