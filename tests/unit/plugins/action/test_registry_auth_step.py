@@ -47,6 +47,7 @@ class FakeConnection:
 
     _shell = FakeShell()
     has_pipelining = False
+    has_native_async = False
     pipelining = False
     pipelining_origin = "default"
     tty = False
