@@ -148,10 +148,26 @@ sanity: venv
 # every module and lookup from that install with ansible-doc. Any warning, error or empty
 # output fails the target, so a plugin whose docs do not render (or that the tarball lost)
 # cannot pass.
+# Paths that must not be in the built collection: developer tools and tests, and anything that looks like a secret.
+TARBALL_FORBIDDEN := ^(tests|tools|extensions|inventory|changelogs/fragments|\.ci|\.venv|build)/|^(Makefile|ruff\.toml|\.ansible-lint|\.yamllint)$$|vault|pass(word)?[^/]*\.txt$$|\.pem$$|\.key$$
+
+GALAXY_IMPORTER_VENV := $(BUILD)/galaxy-importer-venv
+
 build: venv
 	@$(call header,build: ansible-galaxy collection build)
 	rm -f $(BUILD)/fleet-ghcr-*.tar.gz
 	ansible-galaxy collection build --force --output-path $(BUILD) .
+	@$(call header,build: nothing developer-only or secret-looking in the tarball)
+	@found=$$(tar -tzf $(BUILD)/fleet-ghcr-*.tar.gz | grep -E '$(TARBALL_FORBIDDEN)' || true); \
+	if [ -n "$$found" ]; then echo "$$found" >&2; echo "FAILED: these must stay out of the tarball (galaxy.yml build_ignore)" >&2; exit 1; fi; \
+	echo "the tarball holds none of: $(TARBALL_FORBIDDEN)"
+	@$(call header,build: galaxy-importer on the tarball (in its own virtualenv: it pins its own ansible-lint))
+	@[ -x $(GALAXY_IMPORTER_VENV)/bin/python ] || { $(PYTHON) -m venv $(GALAXY_IMPORTER_VENV) \
+		&& $(GALAXY_IMPORTER_VENV)/bin/pip install --quiet --disable-pip-version-check galaxy-importer; }
+	@mkdir -p $(BUILD)/galaxy-importer-tmp && printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\nTMP_ROOT_DIR = %s\n' \
+		$(BUILD)/galaxy-importer-tmp >$(BUILD)/galaxy-importer.cfg
+	cd $(BUILD) && GALAXY_IMPORTER_CONFIG=$(BUILD)/galaxy-importer.cfg PATH=$(GALAXY_IMPORTER_VENV)/bin:$$PATH \
+		$(GALAXY_IMPORTER_VENV)/bin/python -m galaxy_importer.main $$(ls $(BUILD)/fleet-ghcr-*.tar.gz) | grep -v '^Loading '
 	@$(call header,build: install the tarball and render plugin docs)
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	tarball=$$(ls $(BUILD)/fleet-ghcr-*.tar.gz); \
