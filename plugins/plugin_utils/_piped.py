@@ -28,7 +28,7 @@ from typing import Any
 from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
-from ansible.vars.clean import remove_internal_keys
+from ansible.utils.display import Display
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import login_module_kwargs
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import encode_auth
@@ -42,6 +42,16 @@ _IMPORTED = re.compile(re.escape(PACKAGE) + r"(?:\.|\s+import\s+)(_\w+)")
 NEVER_PIPED = frozenset({"_registry_check", "_registry"})
 MINIMUM_PYTHON = (3, 9)
 INTERPRETER_MODULE = "ansible.builtin.ping"  # configured only for its interpreter line: the same for every Python module
+
+# What a piped result may hold: ghcr_login's documented return values (RETURN; a unit test keeps them in step) and
+# what every module result may carry. Anything else the target prints (add_host, _ansible_notify, ansible_facts ...)
+# is dropped, as Ansible drops a module's internal keys.
+RESULT_KEYS = frozenset({
+    "auth_files", "backup_files", "leftovers_removed", "registries", "registry", "user", "verification",
+    "changed", "failed", "msg", "warnings", "deprecations", "diff", "invocation", "exception", "skipped",
+})
+
+display = Display()
 
 # Runs on the target. It must stay valid for every Python the modules claim (see MINIMUM_PYTHON).
 _BOOTSTRAP = """\
@@ -151,6 +161,36 @@ def _without_program(text: str, payload: bytes) -> str:
     return "\n".join(line for line in text.splitlines() if line not in sent)
 
 
+def read_result(done: dict[str, Any], interpreter: str, payload: bytes) -> dict[str, Any]:
+    """The task result from what the program's command returned: its last line of JSON, with only the keys a module
+    result may hold; or a failure that says why there is none (with the output, less any echo of the program)."""
+    stdout, stderr = str(done.get("stdout") or ""), str(done.get("stderr") or "")
+    lines = stdout.splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        try:
+            outcome = json.loads(lines[index]) if lines[index].lstrip().startswith("{") else None
+        except ValueError:
+            continue
+        if isinstance(outcome, dict):
+            if any(line.strip() for position, line in enumerate(lines) if position != index):
+                display.warning("ghcr_login: text around the result on the target's standard output (a login banner?) was ignored.")
+            return {key: value for key, value in outcome.items() if key in RESULT_KEYS}
+    missing = re.search(rf"{re.escape(interpreter)}: (?:No such file or directory|not found|command not found)", stderr + stdout)
+    msg = (
+        f"The module interpreter {interpreter!r} was not found. Consider overriding the configured interpreter path for this host."
+        if missing
+        else "ghcr_login returned no result (module result deserialization failed). See module_stdout and module_stderr."
+    )
+    return {
+        "failed": True,
+        "changed": False,
+        "msg": msg,
+        "module_stdout": _without_program(stdout, payload)[-4000:],
+        "module_stderr": _without_program(stderr, payload)[-4000:],
+        "rc": done.get("rc"),
+    }
+
+
 LOGIN_MODULE = "fleet.ghcr.ghcr_login"
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # what AnsibleModule puts in invocation for a no_log option
 
@@ -198,18 +238,12 @@ class PipedLogin:
 
     def _run_piped(self, request: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         """ghcr_login's backend on the target in one command, with the interpreter Ansible would run the module with;
-        its output is read, and cleaned of internal keys, as Ansible reads a module's."""
+        only the keys a module result may hold are kept (see read_result)."""
         built, _path = self._configure_module(INTERPRETER_MODULE, {}, task_vars)  # ansible_python_interpreter, discovery
-        self._used_interpreter = built.shebang
         command = self._connection._shell.build_module_command(self._compute_environment_string(), built.shebang, "").strip()
         payload = program(request)
         done = self._low_level_execute_command(command, sudoable=True, in_data=payload)
-        outcome = self._parse_returned_data(done, built.serialization_profile)
-        for stream in ("module_stdout", "module_stderr"):  # set only when the output was not a result
-            if isinstance(outcome.get(stream), str):
-                outcome[stream] = _without_program(outcome[stream], payload)[-4000:]
-        remove_internal_keys(outcome)  # add_host, _ansible_notify and the like, as from a module
-        outcome.pop("ansible_facts", None)  # ghcr_login returns none
+        outcome = read_result(done, built.shebang.removeprefix("#!").strip(), payload)
         if request["warnings"]:
             outcome["warnings"] = [*request["warnings"], *(outcome.get("warnings") or [])]
         if self._discovered_interpreter_key:
@@ -217,4 +251,4 @@ class PipedLogin:
         return remove_values(outcome, set(request["secrets"]))
 
 
-__all__ = ("LOGIN_MODULE", "NO_LOG_PLACEHOLDER", "PipedLogin", "login_request", "program")
+__all__ = ("LOGIN_MODULE", "NO_LOG_PLACEHOLDER", "RESULT_KEYS", "PipedLogin", "login_request", "program", "read_result")

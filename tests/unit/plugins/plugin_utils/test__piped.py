@@ -141,3 +141,24 @@ def test_the_program_logs_the_invocation_without_secrets_unless_told_not_to(tmp_
 def test_the_program_ends_its_result_with_a_newline(tmp_path: Path) -> None:
     done = run_program(program(login_request(login_args(tmp_path), check_mode=True, diff=False)))
     assert done.stdout.endswith(b"}\n") and done.stdout.count(b"\n") == 1
+
+
+def test_every_documented_return_value_of_ghcr_login_survives_the_key_filter() -> None:
+    import yaml
+
+    from ansible_collections.fleet.ghcr.plugins.modules import ghcr_login
+
+    assert set(yaml.safe_load(ghcr_login.RETURN)) <= _piped.RESULT_KEYS
+
+
+def test_the_result_is_the_last_json_line_and_text_around_it_is_ignored() -> None:
+    done = {"rc": 0, "stdout": 'Welcome to web1\n{"changed": true, "add_host": {"host_name": "x"}}\nlogout\n', "stderr": ""}
+    assert _piped.read_result(done, "/usr/bin/python3", b"") == {"changed": True}
+
+
+def test_no_result_is_a_failure_that_names_a_missing_interpreter() -> None:
+    done = {"rc": 127, "stdout": "", "stderr": "/bin/sh: 1: /opt/py/bin/python3: not found\n"}
+    result = _piped.read_result(done, "/opt/py/bin/python3", b"")
+    assert result["failed"] is True and "'/opt/py/bin/python3' was not found" in result["msg"] and result["rc"] == 127
+    other = _piped.read_result({"rc": 1, "stdout": "{not json", "stderr": "boom"}, "/usr/bin/python3", b"")
+    assert "deserialization failed" in other["msg"] and other["module_stderr"] == "boom"
