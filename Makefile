@@ -33,7 +33,7 @@ STAMP := $(VENV)/.requirements.stamp
 # Print a section header: $(call header,text)
 header = printf '\n==== %s ====\n' '$(1)'
 
-.PHONY: help system-deps venv collection-path lint units integration sanity build molecule demo bench scale test clean
+.PHONY: help system-deps venv collection-path lint units integration matrix sanity build molecule demo bench scale test clean
 
 help:
 	@echo "make venv             create $(VENV) from tests/requirements.txt"
@@ -45,6 +45,7 @@ help:
 	@echo "make build            build the collection tarball and render its plugin docs from an install"
 	@echo "make molecule         Molecule scenarios of extensions/molecule: the registry_auth role on Debian containers"
 	@echo "make demo             local registry, demo fleet logged in from the vault-encrypted token, pulls proven"
+	@echo "make matrix           units and playbook-level integration tests on ansible-core 2.20 and 2.21"
 	@echo "make bench            per-host cost of ghcr_login, podman_login and the role against ping (prints figures)"
 	@echo "make scale            the role against ping at 100 to 1000 hosts; redraws docs/bench/scale.png"
 	@echo "make test             all of the above but bench and scale; fails if any step fails"
@@ -214,6 +215,14 @@ demo: system-deps venv collection-path
 	@$(call header,demo: inventory/demo + playbooks/login.yml against a local registry)
 	$(VENV_BIN)/python -m tests.support.demo
 
+# ---------------------------------------------------------------------------- newer ansible-core
+
+# The unit tests and the playbook-level integration tests on ansible-core 2.20 (Python 3.12) and 2.21 (Python 3.13),
+# each in its own virtualenv under build/matrix; a version whose Python is missing is reported as NOT RUN.
+matrix: venv collection-path
+	@$(call header,matrix: ansible-core 2.20 and 2.21 on Python 3.12 and 3.13)
+	$(VENV_BIN)/python tools/matrix.py
+
 # ---------------------------------------------------------------------------- benchmark
 
 # Not part of make test: it prints figures (ping, ghcr_login, podman_login and the registry_auth role, first run and
@@ -235,7 +244,7 @@ scale: venv collection-path
 # ---------------------------------------------------------------------------- everything
 
 # Runs every step even after a failure, then prints a summary and fails if any step failed.
-TEST_STEPS := lint units integration sanity build molecule demo
+TEST_STEPS := lint units integration matrix sanity build molecule demo
 
 test: system-deps venv
 	@failed=""; summary=""; \
