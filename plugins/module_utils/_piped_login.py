@@ -20,6 +20,7 @@ import traceback
 from typing import Any
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
+from ansible_collections.fleet.ghcr.plugins.module_utils._redaction import map_strings
 
 MASK = "********"
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # AnsibleModule's, in invocation
@@ -55,15 +56,14 @@ class PipedModule:
 
 def masked(value: Any, secrets: set[str]) -> Any:
     """``value`` with every secret replaced, in keys and values, as AnsibleModule masks what it prints."""
-    if isinstance(value, str):
-        for secret in sorted(secrets, key=len, reverse=True):
-            value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, dict):
-        return {masked(key, secrets): masked(item, secrets) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [masked(item, secrets) for item in value]
-    return value
+    longest_first = sorted(secrets, key=len, reverse=True)
+
+    def mask(text: str) -> str:
+        for secret in longest_first:
+            text = text.replace(secret, MASK)
+        return text
+
+    return map_strings(value, mask, keys=True)
 
 
 def log_invocation(params: dict[str, Any], no_log_options: list[str], log: dict[str, Any], secrets: set[str]) -> None:
@@ -86,9 +86,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             params[name] = os.path.expanduser(os.path.expandvars(params[name]))
     no_log_options = list(request.get("no_log_options", ()))
     module = PipedModule(params, bool(request.get("check_mode")), bool(request.get("diff")), list(request.get("secrets", ())))
-    if request.get("log"):
-        log_invocation(params, no_log_options, request["log"], module.no_log_values)
     try:
+        if request.get("log"):  # a message syslog refuses fails the task, as it does AnsibleModule's
+            log_invocation(params, no_log_options, request["log"], module.no_log_values)
         from ansible_collections.fleet.ghcr.plugins.module_utils._ghcr_login import run_login
 
         result = run_login(module)

@@ -47,7 +47,7 @@ def redacted_text(tree: dict, indent: str | None) -> str:
         elif fold == _PROXIES and isinstance(value, dict):
             shown[key] = {name: _proxy(item) for name, item in value.items()}
         elif fold in _SHOWN_FIELDS:
-            shown[key] = _map_strings(value, hide_userinfo)
+            shown[key] = map_strings(value, hide_userinfo)
         else:
             shown[key] = _hidden(value)
     return dump_json(shown, indent or "\t") + "\n"
@@ -87,14 +87,15 @@ def _hidden(value: Any) -> Any:
     return value if value is None or value == "" else HIDDEN
 
 
-def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
+def map_strings(value: Any, change: Callable[[str], str], keys: bool = False) -> Any:
+    """``value`` with ``change`` applied to every string in it (and to dict keys with ``keys``); tuples become lists."""
     if isinstance(value, str):
         return change(value)
     if isinstance(value, dict):
-        return {key: _map_strings(item, change) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_map_strings(item, change) for item in value]
+        return {map_strings(key, change) if keys else key: map_strings(item, change, keys) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [map_strings(item, change, keys) for item in value]
     return value
 
 
-__all__ = ("HIDDEN", "hide_userinfo", "redacted_text")
+__all__ = ("HIDDEN", "hide_userinfo", "map_strings", "redacted_text")

@@ -156,8 +156,9 @@ notes:
     How it runs: the action plugin checks the arguments on the controller with the module's argument spec and sends
     the module's code and arguments over the connection's standard input to the target's Python, in one command,
     without AnsibleModule (which is most of what a module costs). Nothing is written under the remote temporary
-    directory, so not even a killed run leaves the token there, and the token is never on a command line. The
-    output is read as a module's, and the invocation is logged on the target as AnsibleModule logs it.
+    directory, so not even a killed run leaves the token there, and the token is never on a command line. Of the
+    output only the keys a module result may hold are kept, and the invocation is logged on the target as
+    AnsibleModule logs it.
   - >-
     It does so wherever Ansible would pipeline a module, and without C(become) unless pipelining is turned off
     explicitly (C(pipelining = False) in C(ansible.cfg), C(ANSIBLE_PIPELINING=0) or C(ansible_pipelining=false))

@@ -5,7 +5,8 @@
 # Note that this plugin util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""The program the role's write step pipes to the target's Python: ghcr_login's backend without AnsiballZ.
+"""The program ghcr_login's action and the role's write step pipe to the target's Python: ghcr_login's backend
+without AnsiballZ.
 
 Why: a module run compiles ``ansible.module_utils.basic`` and its imports from source on every host (AnsiballZ has
 no byte-code cache), which is most of what ``ansible.builtin.ping`` costs. ghcr_login's backend needs none of it:
@@ -124,12 +125,14 @@ def _login_validator() -> tuple[ArgumentSpecValidator, tuple[str, ...], tuple[st
 
 
 def _secret_forms(params: dict[str, Any], secret_options: tuple[str, ...]) -> list[str]:
-    """The secrets to mask: each no_log value, and base64(username:token) padded and not."""
+    """The secrets to mask: each no_log value, and base64(username:token) padded and not, for the token as given and
+    as the backend uses it (surrounding whitespace removed)."""
     secrets = [params[name] for name in secret_options if isinstance(params.get(name), str) and params[name]]
     if isinstance(params.get("username"), str) and isinstance(params.get("password"), str):
-        encoded = encode_auth(params["username"], params["password"])
-        secrets += [encoded, encoded.rstrip("=")]
-    return secrets
+        for token in dict.fromkeys((params["password"], params["password"].strip())):
+            encoded = encode_auth(params["username"], token)
+            secrets += [token, encoded, encoded.rstrip("=")]
+    return list(dict.fromkeys(secret for secret in secrets if secret))
 
 
 def login_request(module_args: dict[str, Any], check_mode: bool, diff: bool, log: dict[str, Any] | None = None) -> dict[str, Any] | None:
@@ -192,7 +195,6 @@ def read_result(done: dict[str, Any], interpreter: str, payload: bytes) -> dict[
 
 
 LOGIN_MODULE = "fleet.ghcr.ghcr_login"
-NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # what AnsibleModule puts in invocation for a no_log option
 
 
 class PipedLogin:
@@ -251,4 +253,4 @@ class PipedLogin:
         return remove_values(outcome, set(request["secrets"]))
 
 
-__all__ = ("LOGIN_MODULE", "NO_LOG_PLACEHOLDER", "RESULT_KEYS", "PipedLogin", "login_request", "program", "read_result")
+__all__ = ("LOGIN_MODULE", "RESULT_KEYS", "PipedLogin", "login_request", "program", "read_result")

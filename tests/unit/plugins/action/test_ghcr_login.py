@@ -14,43 +14,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.block import Block
-from ansible.playbook.play import Play
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
 from ansible.plugins.loader import action_loader
-from ansible.template import Templar
 
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._piped import PipedLogin
 from tests.support.ansible import assert_no_secret
-from tests.unit.plugins.action.test_registry_auth_step import FakeConnection, PipingConnection, Recorder
+from tests.unit.plugins.action.test_registry_auth_step import FakeConnection, PipingConnection, Recorder, recorded_action
 
 TOKEN = "ghp_action0000000000000000000000000000000"
 
 
 def make_action(args: dict[str, Any], recorder: Recorder, connection: FakeConnection, check_mode: bool = False):
-    play = Play.load({"name": "unit", "hosts": "all", "gather_facts": False})
-    task = Task(block=Block(play=play))
-    task.action = "fleet.ghcr.ghcr_login"
-    task.args = args
-    task.check_mode = check_mode
-    loader = DataLoader()
-    action = action_loader.get(
-        "fleet.ghcr.ghcr_login",
-        task=task,
-        connection=connection,
-        play_context=PlayContext(),
-        loader=loader,
-        templar=Templar(loader=loader, variables={}),
-        shared_loader_obj=None,
-    )
+    action = recorded_action("fleet.ghcr.ghcr_login", args, recorder, connection, {})
+    action._task.check_mode = check_mode
+    task = action._task  # NormalAction runs the task's own module with the task's own arguments
     action._execute_module = lambda task_vars=None, wrap_async=False, **_kwargs: recorder.execute_module(task.action, dict(task.args), task_vars)
-    action._low_level_execute_command = recorder.low_level
-    action._remove_tmp_path = lambda *_args, **_kwargs: None
-    action._configure_module = recorder.configure_module
-    action._compute_environment_string = lambda *_args: ""
-    recorder.programs, recorder.configured = [], []
     return action
 
 

@@ -99,20 +99,21 @@ class Recorder:
     configured: list[str]
 
 
-def make_action(
-    step: str, variables: dict[str, Any], recorder: Recorder, become: bool = False, strategy: str = "linear", connection: FakeConnection | None = None
-):
-    play = Play.load({"name": "unit", "hosts": "all", "gather_facts": False, "strategy": strategy})
-    task = Task(block=Block(play=play))
-    task.action = "fleet.ghcr.registry_auth_step"
-    task.args = {"step": step}
+def recorded_action(name: str, args: dict[str, Any], recorder: Recorder, connection: FakeConnection, variables: dict[str, Any], **play: Any):
+    """Action ``name`` from the action loader, for a task with ``args``; its module runs and commands go to ``recorder``.
+
+    ``play`` holds the play's keywords (strategy) and the play context's become.
+    """
+    become = play.pop("become", False)
+    task = Task(block=Block(play=Play.load({"name": "unit", "hosts": "all", "gather_facts": False, **play})))
+    task.action, task.args = name, args
     play_context = PlayContext()
     play_context.become = become
     loader = DataLoader()
     action = action_loader.get(
-        "fleet.ghcr.registry_auth_step",
+        name,
         task=task,
-        connection=connection or FakeConnection(),
+        connection=connection,
         play_context=play_context,
         loader=loader,
         templar=Templar(loader=loader, variables=variables),
@@ -125,6 +126,13 @@ def make_action(
     action._compute_environment_string = lambda *_args: "LANG=C.UTF-8"
     recorder.programs, recorder.configured = [], []
     return action
+
+
+def make_action(
+    step: str, variables: dict[str, Any], recorder: Recorder, become: bool = False, strategy: str = "linear", connection: FakeConnection | None = None
+):
+    connection = connection or FakeConnection()
+    return recorded_action("fleet.ghcr.registry_auth_step", {"step": step}, recorder, connection, variables, strategy=strategy, become=become)
 
 
 def host_vars(token: str | None = TOKEN, proven: list[str] | None = None, **changes: Any) -> dict[str, Any]:
