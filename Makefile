@@ -40,7 +40,7 @@ help:
 	@echo "make collection-path  link $(COLLECTION_LINK) to this checkout"
 	@echo "make lint             ruff check, ansible-lint, antsibull-changelog lint"
 	@echo "make units            pytest tests/unit"
-	@echo "make integration      pytest tests/integration"
+	@echo "make integration      pytest tests/integration (the product) and tests/harness (the test stack itself)"
 	@echo "make sanity           ansible-test sanity on a copy under build/sanity"
 	@echo "make build            build the collection tarball and render its plugin docs from an install"
 	@echo "make molecule         Molecule scenarios of extensions/molecule: the registry_auth role on Debian containers"
@@ -102,8 +102,8 @@ units: venv collection-path
 	@set +e; $(call pytest,tests/unit)
 
 integration: venv collection-path
-	@$(call header,integration: pytest tests/integration)
-	@set +e; $(call pytest,tests/integration)
+	@$(call header,integration: pytest tests/integration tests/harness)
+	@set +e; $(call pytest,tests/integration tests/harness)
 
 # ansible-test --venv bootstraps pip into each test virtualenv with a get-pip script that
 # it downloads from ci-files.testing.ansible.com unless ~/.ansible/test/cache already holds
@@ -206,14 +206,14 @@ build: venv
 # debootstrap and podman), kept in build/podman, their root file systems cached in ~/.cache/fleet-ghcr.
 molecule: venv collection-path
 	@$(call header,molecule: extensions/molecule scenarios default and logout on Debian containers)
-	$(VENV_BIN)/python -m tests.support.molecule
+	$(VENV_BIN)/python -m tools.molecule
 
 # ---------------------------------------------------------------------------- demo
 
 # Needs the same Debian packages as the integration tests (.ci/run installs them).
 demo: system-deps venv collection-path
 	@$(call header,demo: inventory/demo + playbooks/login.yml against a local registry)
-	$(VENV_BIN)/python -m tests.support.demo
+	$(VENV_BIN)/python -m tools.demo
 
 # ---------------------------------------------------------------------------- newer ansible-core
 
@@ -230,14 +230,14 @@ matrix: venv collection-path
 BENCH_ARGS ?=
 bench: venv collection-path
 	@$(call header,bench: ghcr_login and podman_login and the role against ansible.builtin.ping)
-	$(VENV_BIN)/python -m tests.support.bench $(BENCH_ARGS)
+	$(VENV_BIN)/python -m tools.bench $(BENCH_ARGS)
 
 # The scale run of docs/bench.md: ping and the role at 100, 300 and 1,000 hosts, forks 2 and 5, one round each (about
 # 25 minutes here). It rewrites docs/bench/scale.json and docs/bench/scale.png (matplotlib, installed into the venv).
 SCALE_ARGS ?= --sizes 100,300,1000 --forks 2,5 --rounds 1 --arms ping,role,'role again'
 scale: venv collection-path
 	@$(call header,scale: the role against ping at 100 to 1000 hosts)
-	$(VENV_BIN)/python -m tests.support.bench $(SCALE_ARGS) --json docs/bench/scale.json
+	$(VENV_BIN)/python -m tools.bench $(SCALE_ARGS) --json docs/bench/scale.json
 	$(VENV_BIN)/python -c 'import matplotlib' 2>/dev/null || $(VENV_BIN)/python -m pip install --quiet --disable-pip-version-check matplotlib
 	$(VENV_BIN)/python tools/plot_bench.py docs/bench/scale.json docs/bench/scale.png
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Draw the figures ``tests/support/bench.py --json`` wrote: cost per host against fleet size, and a Markdown table.
+"""Draw the figures ``tools/bench.py --json`` wrote: cost per host against fleet size, and a Markdown table.
 
     python tools/plot_bench.py docs/bench/scale.json docs/bench/scale.png
 

@@ -66,7 +66,7 @@ def skopeo_inspect(authfile: Path | str, ref: str, cert_dir: Path | str, env: di
 # -- podman -------------------------------------------------------------------
 
 CONTAINERS_CONF = """\
-# Project-local Podman settings for this sandbox (see MACHINE_NOTES.md).
+# Project-local Podman settings: runc, cgroupfs and vfs, which work in unprivileged containers and CI sandboxes.
 [containers]
 default_ulimits = []
 

@@ -4,7 +4,7 @@
 
 """``make molecule``: the Molecule scenarios of extensions/molecule against a local GHCR-like registry.
 
-1. Target images ``localhost/fleet-ghcr-target:<suite>`` (:mod:`tests.support.images`): built
+1. Target images ``localhost/fleet-ghcr-target:<suite>`` (:mod:`tools.images`): built
    once with debootstrap, cached, kept in the project's Podman storage under build/podman.
 2. ``containers.podman``, which Molecule's Podman driver needs, taken out of the ``ansible``
    wheel from PyPI (cached under ~/.cache/fleet-ghcr) into build/molecule/collections.
@@ -40,7 +40,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 from tests.support.authfiles import write_private
 from tests.support.clients import podman_env
 from tests.support.ghcr_stack import PRIVATE_REPO, SEED_TAG, GhcrStack, populate_defaults
-from tests.support.images import DEFAULT_PODMAN_ROOT, DEFAULT_SUITES, ImageError, TargetImage, cache_dir, ensure_images
+from tools.images import DEFAULT_PODMAN_ROOT, DEFAULT_SUITES, ImageError, TargetImage, cache_dir, ensure_images
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXTENSIONS = REPO_ROOT / "extensions"
@@ -127,7 +127,7 @@ def write_inventory(run_dir: Path, stack: GhcrStack, token: str, digest: str) ->
     write_private(
         all_dir / "ghcr.yml",
         "---\n"
-        "# Written by tests/support/molecule.py for one run: the local test registry's token, which dies with\n"
+        "# Written by tools/molecule.py for one run: the local test registry's token, which dies with\n"
         "# that registry, vault-encrypted with a throwaway password (../../vault-password).\n"
         f"ghcr_username: {GHCR_USERNAME}\n"
         f"ghcr_pat: {vault_inline(token, password)}",
@@ -135,7 +135,7 @@ def write_inventory(run_dir: Path, stack: GhcrStack, token: str, digest: str) ->
     write_private(
         all_dir / "registry.yml",
         "---\n"
-        "# Written by tests/support/molecule.py for one run: the local GHCR-like registry.\n"
+        "# Written by tools/molecule.py for one run: the local GHCR-like registry.\n"
         f"registry_auth_registry: {json.dumps(stack.host)}\n"
         "# On the controller, where registry_auth_verify=once checks; prepare copies it into the targets.\n"
         f"registry_auth_ca_path: {json.dumps(str(stack.ca_file))}\n"
@@ -240,7 +240,7 @@ def _raise_on_sigterm(signum, _frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.molecule", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.molecule", description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS), metavar="SCENARIO", help=f"default: {' '.join(SCENARIOS)}")
     parser.add_argument(
         "--suite", action="append", dest="suites", metavar="SUITE", help=f"Debian suite of a target, once per target (default: {' '.join(DEFAULT_SUITES)})"

@@ -34,8 +34,8 @@ from pathlib import Path
 from tests.support.ansible import REPO_ROOT, ansible_env
 from tests.support.clients import podman_env
 from tests.support.ghcr_stack import GhcrStack
-from tests.support.molecule import ensure_containers_podman
 from tests.support.registry import random_token
+from tools.molecule import ensure_containers_podman
 
 ARMS = ("ping", "ghcr_login", "ghcr_login again", "podman_login", "podman_login again", "role", "role again")
 BUDGETS = {"ghcr_login": 0.15, "ghcr_login again": 0.10, "role": 0.20, "role again": 0.10}

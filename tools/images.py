@@ -20,7 +20,7 @@ Two caches, so that a machine builds each suite once:
 Podman always runs with the project-local configuration of
 :func:`tests.support.clients.podman_env` (never /etc).
 
-Script use: ``python -m tests.support.images [--podman-root DIR] [SUITE ...]``.
+Script use: ``python -m tools.images [--podman-root DIR] [SUITE ...]``.
 """
 
 from __future__ import annotations
@@ -259,7 +259,7 @@ def ensure_images(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.images", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.images", description=__doc__.splitlines()[0])
     parser.add_argument("suites", nargs="*", default=list(DEFAULT_SUITES), metavar="SUITE")
     parser.add_argument("--podman-root", type=Path, default=DEFAULT_PODMAN_ROOT, help=f"Podman state (default {DEFAULT_PODMAN_ROOT})")
     args = parser.parse_args(argv)
