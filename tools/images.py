@@ -7,7 +7,10 @@
 No image can be pulled here, so each target is a ``debootstrap --variant=minbase
 --include=python3`` root file system, imported with ``podman import``. A target
 has the Python 3 standard library and nothing else: no docker, no podman, no
-registry client, which is what the collection promises to need.
+registry client, which is what the collection promises to need. The default
+targets, bullseye, bookworm and trixie, have python3 3.9 (the oldest Python the
+collection claims on a target), 3.11 and 3.13.
+A suite the mirror does not serve is an error, never skipped nor replaced.
 
 Two caches, so that a machine builds each suite once:
 
@@ -42,10 +45,10 @@ from pathlib import Path
 
 from tests.support.clients import podman_env
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 IMAGE_REPO = "localhost/fleet-ghcr-target"
-DEFAULT_SUITES = ("bookworm", "trixie")
-FALLBACK_SUITE = "bookworm"
+# One Molecule platform each, oldest first: their python3 is 3.9, 3.11 and 3.13 (the collection claims 3.9+ on targets).
+DEFAULT_SUITES = ("bullseye", "bookworm", "trixie")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_PODMAN_ROOT = REPO_ROOT / "build" / "podman"
 # Bump when the way a root file system is made changes: older tarballs and images are then rebuilt.
@@ -117,16 +120,24 @@ def suite_available(suite: str, mirror: str) -> bool:
         return False
 
 
-def plan(suites: tuple[str, ...], mirror: str, log: Callable[[str], None] = print) -> list[TargetImage]:
-    """One TargetImage per wanted suite; a suite the mirror lacks becomes FALLBACK_SUITE under its own tag."""
+def plan(suites: tuple[str, ...], mirror: str) -> list[TargetImage]:
+    """One TargetImage per wanted suite, tagged with the suite's name.
+
+    A suite whose root file system is not cached yet, and that debootstrap does not know or that
+    ``mirror`` does not publish, is an error (ImageError), never replaced by another suite: each
+    target stands for a Python version the collection claims (bullseye 3.9, bookworm 3.11, trixie
+    3.13), and a silent stand-in would test the wrong one.
+    """
     planned: list[TargetImage] = []
-    for index, suite in enumerate(suites, start=1):
-        if suite == FALLBACK_SUITE or suite_available(suite, mirror):
-            planned.append(TargetImage(suite, suite))
-        else:
-            tag = f"{FALLBACK_SUITE}-{index}"
-            log(f"{mirror} has no {suite} (or debootstrap does not know it): {IMAGE_REPO}:{tag} runs {FALLBACK_SUITE} instead")
-            planned.append(TargetImage(FALLBACK_SUITE, tag))
+    for suite in suites:
+        if not rootfs_tarball(suite).is_file() and not suite_available(suite, mirror):
+            raise ImageError(
+                f"{mirror}/dists/{suite}/Release is not reachable (or debootstrap has no script for {suite}): "
+                f"cannot build the {suite} target. Point FLEET_GHCR_DEBIAN_MIRROR at a mirror that publishes it "
+                "(once a suite is archived: http://archive.debian.org/debian), or put its root file system tarball "
+                f"{rootfs_tarball(suite).name} into {cache_dir()}"
+            )
+        planned.append(TargetImage(suite, suite))
     return planned
 
 
@@ -222,11 +233,11 @@ def ensure_images(
 ) -> list[TargetImage]:
     """Make sure every target image exists in the Podman storage of ``env``; return them in ``suites`` order.
 
-    Missing root file systems are debootstrapped in parallel (each suite once, even when two
-    tags share it), then imported.
+    Missing root file systems are debootstrapped in parallel, then imported. A suite that cannot be
+    built fails the whole call (ImageError): no target is skipped or replaced.
     """
     mirror = debian_mirror()
-    planned = plan(tuple(suites), mirror, log)
+    planned = plan(tuple(suites), mirror)
     log_dir = log_dir or REPO_ROOT / "build" / "molecule" / "logs"
     todo = [image for image in planned if not image_current(image.ref, env)]
     built: dict[str, float] = {}

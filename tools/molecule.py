@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -42,9 +43,12 @@ from tests.support.clients import podman_env
 from tests.support.ghcr_stack import PRIVATE_REPO, SEED_TAG, GhcrStack, populate_defaults
 from tools.images import DEFAULT_PODMAN_ROOT, DEFAULT_SUITES, ImageError, TargetImage, cache_dir, ensure_images
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 EXTENSIONS = REPO_ROOT / "extensions"
 SCENARIOS = ("default", "logout")
+PLATFORMS = 3  # FLEET_GHCR_PLATFORM_1..3 / FLEET_GHCR_IMAGE_1..3 in the scenarios' molecule.yml
+# What utils/playbooks/target_python.yml prints for each platform in verify (the debug task's msg).
+TARGET_PYTHON_RE = re.compile(r'"msg": "target python: (?P<platform>\S+) (?P<debian>Debian .*?) Python (?P<python>\S+) at (?P<executable>\S+)"')
 WORKDIR = REPO_ROOT / "build" / "molecule"
 COLLECTIONS_DIR = REPO_ROOT / "build" / "collections"  # fleet.ghcr, linked by `make collection-path`
 # containers.podman comes out of this release of the `ansible` package (which needs ansible-core 2.19).
@@ -208,6 +212,17 @@ def run_scenario(name: str, env: dict[str, str], log_dir: Path) -> int:
     return process.returncode
 
 
+def target_pythons(log_dir: Path, scenarios: list[str]) -> dict[str, set[str]]:
+    """Platform -> the "Debian N (suite) Python X.Y.Z at PATH" lines its verify printed, from the scenario logs."""
+    found: dict[str, set[str]] = {}
+    for scenario in scenarios:
+        log_path = log_dir / f"molecule-{scenario}.log"
+        if log_path.is_file():
+            for match in TARGET_PYTHON_RE.finditer(log_path.read_text(errors="replace")):
+                found.setdefault(match["platform"], set()).add(f"{match['debian']} Python {match['python']} at {match['executable']}")
+    return found
+
+
 def _stop_group(process: subprocess.Popen) -> None:
     """SIGTERM (then SIGKILL) the process group of a child we started (molecule and its ansible-playbooks)."""
     for signum, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
@@ -247,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     suites = tuple(args.suites or DEFAULT_SUITES)
-    if len(suites) != 2:
-        parser.error("the scenarios have two platforms: give --suite twice, or not at all")
+    if len(suites) != PLATFORMS or len(set(suites)) != PLATFORMS:
+        parser.error(f"the scenarios have {PLATFORMS} platforms: give --suite {PLATFORMS} times (distinct suites), or not at all")
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     started = time.monotonic()
     log_dir = WORKDIR / "logs"
@@ -293,8 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         (run_dir / "vault-password").unlink(missing_ok=True)
         if results:
             step("Summary (the registry is stopped)", started)
+            pythons = target_pythons(log_dir, list(results))
             for image in images:
-                print(f"  target   {platform_name(image):24} {image.ref} (Debian {image.suite}, {image.source})")
+                ran = "; ".join(sorted(pythons.get(platform_name(image), ()))) or "no verify output"
+                print(f"  target   {platform_name(image):24} {image.ref} ({image.source}): {ran}")
             for scenario, outcome in results.items():
                 print(f"  scenario {scenario:24} {outcome} in {timings[scenario]:.0f} s")
             print(f"  total    {time.monotonic() - started:.0f} s", flush=True)
