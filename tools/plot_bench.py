@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Draw the figures ``tools/bench.py --json`` wrote: cost per host against fleet size, and a Markdown table.
+"""Draw the figures ``tools/bench.py --json`` wrote: cost per host against fleet size, and the RST table of docs/docsite/rst/bench.rst.
 
     python tools/plot_bench.py docs/bench/scale.json docs/bench/scale.png
 
@@ -24,15 +24,18 @@ STYLES = {
 
 
 def table(data: dict[str, Any]) -> str:
+    """The figures as the RST list-table of docs/docsite/rst/bench.rst ("At scale")."""
     arms = [arm for arm in STYLES if any(arm in result["arms"] for result in data["results"])]
-    lines = ["| forks | hosts | " + " | ".join(f"{arm} ms/host" for arm in arms) + " | role vs ping | role again vs ping | token requests (role) |"]
-    lines.append("|" + "---|" * (len(arms) + 5))
+    rows = [["forks", "hosts", *(f"{arm} ms/host" for arm in arms), "role vs ping", "role again vs ping", "token requests (role)"]]
     for result in data["results"]:
         figures = result["arms"]
         cells = [f"{figures[arm]['median'] / result['hosts'] * 1000:.0f}" for arm in arms]
         ratios = [f"{figures[arm]['vs_ping']:.2f}x" if arm in figures else "" for arm in ("role", "role again")]
         requests = figures.get("role", {}).get("token_requests", "")
-        lines.append(f"| {result['forks']} | {result['hosts']} | " + " | ".join(cells + ratios) + f" | {requests} |")
+        rows.append([str(result["forks"]), str(result["hosts"]), *cells, *ratios, str(requests)])
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in rows:
+        lines += [(("   * - " if index == 0 else "     - ") + cell).rstrip() for index, cell in enumerate(row)]
     return "\n".join(lines)
 
 

@@ -166,6 +166,8 @@ notes:
     C(requiretty)), with C(async), with C(keep_remote_files), with O(verify=true) (which needs Ansible's HTTP
     code), and for arguments the module refuses, which it reports in its own words.
 seealso:
+  - ref: ansible_collections.fleet.ghcr.docsite.ghcr_login
+    description: How the module behaves where the clients' rules are subtle (C(docs/docsite/rst/ghcr_login.rst)).
   - name: containers-auth.json(5)
     description: The file format Podman, Skopeo and Buildah read.
     link: https://github.com/containers/image/blob/main/docs/containers-auth.json.5.md

@@ -125,6 +125,8 @@ notes:
   - Needs only the Python 3 standard library on the host it runs on (Python 3.9 or later).
   - The requests go out from the host the task runs on, with its proxies (C(https_proxy)) and CA certificates.
 seealso:
+  - ref: ansible_collections.fleet.ghcr.docsite.ghcr_registry
+    description: What the module proves and how to read its answers (C(docs/docsite/rst/ghcr_registry.rst)).
   - module: fleet.ghcr.ghcr_login
   - name: Distribution token authentication
     description: The handshake this module performs.
