@@ -27,7 +27,13 @@ def _install_collection_finder() -> None:
     init_plugin_loader([str(COLLECTIONS_DIR)])
 
 
-_link_collection()
-sys.path.insert(0, str(COLLECTIONS_DIR))
-os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_DIR))
-_install_collection_finder()
+def _under_ansible_test() -> bool:
+    """`ansible-test units` runs the tests in its own copy of the collection, with its collection loader installed."""
+    return "ANSIBLE_TEST_CONTENT_ROOT" in os.environ or any(type(finder).__name__ == "_AnsibleCollectionFinder" for finder in sys.meta_path)
+
+
+if not _under_ansible_test():
+    _link_collection()
+    sys.path.insert(0, str(COLLECTIONS_DIR))
+    os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_DIR))
+    _install_collection_finder()

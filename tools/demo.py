@@ -23,7 +23,7 @@ from tests.support.ansible import ansible_env
 from tests.support.clients import docker_manifest_inspect, podman_env, podman_pull, skopeo_inspect
 from tests.support.ghcr_stack import GhcrStack
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 INVENTORY = REPO_ROOT / "inventory" / "demo"
 VAULT_PASSWORD_FILE = INVENTORY / "vault-password.txt"
 DEMO_HOSTS = ("web-1", "db-1")

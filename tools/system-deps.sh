@@ -7,7 +7,7 @@
 # Podman (with runc), Skopeo, umoci and Distribution as the registry, Docker's credential helpers backed by
 # pass/GnuPG, htpasswd and openssl for registry auth and TLS, debootstrap (plus uidmap) for the Molecule
 # target images, Go (the unit tests build a small program with docker/cli's and containers/image's decoding rules
-# as an oracle for our auth-file parser), and the Docker CLI (client only). As root it installs them with apt-get; otherwise it
+# as an oracle for our auth-file parser), shellcheck (for ansible-test sanity), and the Docker CLI (client only). As root it installs them with apt-get; otherwise it
 # prints the command to run and fails. Safe to run again: it does nothing when all is there.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ APT_PACKAGES=(
   podman runc skopeo docker-registry umoci
   golang-docker-credential-helpers pass gnupg
   apache2-utils openssl debootstrap uidmap
-  git make python3-venv golang-go
+  git make python3-venv golang-go shellcheck
 )
 
 missing=()

@@ -63,7 +63,7 @@ def _registry_params(module_args: Mapping[str, Any]) -> dict[str, Any]:
     params = {name: option.get("default") for name, option in spec.items()}
     params.update(module_args)
     if params.get("ca_path"):
-        params["ca_path"] = os.path.expanduser(os.path.expandvars(params["ca_path"]))  # type: path, on the controller
+        params["ca_path"] = os.path.expanduser(os.path.expandvars(params["ca_path"]))  # a path option: expanded on the controller
     return params
 
 

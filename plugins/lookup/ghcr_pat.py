@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Returns the personal access token (PAT) that a host should use for ghcr.io (or another registry), looked up on the
     controller. The first of these places that holds a token wins
-    (see the L(user guide,https://github.com/fleet-ghcr/fleet.ghcr/blob/main/docs/ghcr_pat.md)).
+    (see the R(user guide,ansible_collections.fleet.ghcr.docsite.ghcr_pat), C(docs/docsite/rst/ghcr_pat.rst) in the collection).
   - 1. The inventory variable O(variable) (V(ghcr_pat)) of O(host) (the current host). Values that are
     vault-encrypted (inline C(!vault) or in a vault-encrypted C(group_vars)/C(host_vars) file) are decrypted with the
     run's vault secrets, and templates (V({{ vault_ghcr_pat }})) are rendered in that host's context.
@@ -109,6 +109,8 @@ notes:
     (C(Attempting to decrypt but no vault secrets found)), before this lookup runs. Inline C(!vault) values are
     decrypted only when used, so for them this lookup gives its own, plainer error.
 seealso:
+  - ref: ansible_collections.fleet.ghcr.docsite.ghcr_pat
+    description: When to use the lookup, the order in which it looks and what its errors mean (C(docs/docsite/rst/ghcr_pat.rst)).
   - module: fleet.ghcr.ghcr_login
   - module: fleet.ghcr.ghcr_registry
   - name: "GitHub Docs: Working with the Container registry"
@@ -171,7 +173,13 @@ from functools import partial
 from typing import Any, Callable
 
 from ansible.errors import AnsibleError, AnsibleLookupError
-from ansible.parsing.vault import AnsibleVaultError, VaultHelper, VaultSecretsContext, is_encrypted_file
+from ansible.parsing.vault import AnsibleVaultError, is_encrypted_file
+from ansible.release import __version__ as ansible_core_version
+
+try:  # ansible-core 2.19's data tagging; older releases get a clear error from run(), not an import failure
+    from ansible.parsing.vault import VaultHelper, VaultSecretsContext
+except ImportError:
+    VaultHelper = VaultSecretsContext = None
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
@@ -195,8 +203,17 @@ NO_SECRET_HINT = "run with --ask-vault-pass or --vault-id / --vault-password-fil
 Found = tuple[Any, Attempt]
 
 
+UNSUPPORTED_CORE = (
+    "fleet.ghcr.ghcr_pat needs ansible-core 2.19 or later, and this controller runs {version}: it reads vault-encrypted"
+    " values through the data tagging of 2.19. Upgrade ansible-core; in AWX or Automation Platform, run the job in an"
+    " execution environment built with ansible-core>=2.19 (see the collection's AWX guide)."
+)
+
+
 class LookupModule(LookupBase):
     def run(self, terms: list, variables: dict[str, Any] | None = None, **kwargs: Any) -> list[str]:
+        if VaultHelper is None or VaultSecretsContext is None:
+            raise AnsibleLookupError(UNSUPPORTED_CORE.format(version=ansible_core_version))
         if terms:
             raise AnsibleLookupError(
                 "fleet.ghcr.ghcr_pat takes no terms: choose what to read with its options,"

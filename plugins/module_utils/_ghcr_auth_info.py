@@ -56,10 +56,10 @@ def describe_entries(document: AuthFile) -> tuple[list[dict[str, Any]], list[str
         elif own.source == "broken":
             found["via"] = "broken"
             if not load_problem:
-                problems.append(own.problem.split(": ", 1)[-1])
+                problems.append((own.problem or "").split(": ", 1)[-1])
         found["used"] = resolution is not None and resolution.key == key
         if resolution is not None and resolution.source == "broken" and resolution.key is None and not load_problem:
-            problems.append(resolution.problem)
+            problems.append(resolution.problem or "")
         entries.append(found)
     return entries, list(dict.fromkeys(problems))
 

@@ -39,6 +39,10 @@ class Credential(NamedTuple):
     username: str | None = None
     secret: str | None = None
 
+    def pair(self) -> tuple[str, str]:
+        """The username and secret to write; build_request sets both for state=present."""
+        return self.username or "", self.secret or ""
+
 
 class LoginRequest(NamedTuple):
     state: str
@@ -211,7 +215,7 @@ class LoginRunner:
                     " with credential_helpers=false its copy of the credential was left in place."
                 )
             return
-        plan.after = plan.after.with_entry(registry, {"auth": encode_auth(credential.username, credential.secret)})
+        plan.after = plan.after.with_entry(registry, {"auth": encode_auth(*credential.pair())})
         if helper:
             self.module.warn(
                 f"{spec.path} sends {registry} to the credential helper {_binary(helper[0])} ({helper[1]}),"
@@ -229,9 +233,9 @@ class LoginRunner:
         store = self._helper(helper[0], spec, helper[1])
         current = store.get(server)
         plan.helpers_used.append(helper[0])
-        wanted = (credential.username, credential.secret) if self.request.state == PRESENT else None
+        wanted = credential.pair() if self.request.state == PRESENT else None
         if self.request.state == PRESENT and current != wanted:
-            plan.helper_ops.append(lambda: store.store(server, credential.username, credential.secret))
+            plan.helper_ops.append(lambda: store.store(server, *credential.pair()))
         if self.request.state == ABSENT and current is not None:
             plan.helper_ops.append(lambda: store.erase(server))
         plan.helper_diffs.append(_helper_diff(store.binary, server, current, wanted))
@@ -293,7 +297,7 @@ class LoginRunner:
         for operation in plan.helper_ops:
             operation()
         backup = None
-        if (plan.new_bytes is not None or plan.new_mode is not None) and self.request.backup and plan.data is not None:
+        if (plan.new_bytes is not None or plan.new_mode is not None) and self.request.backup and plan.data is not None and plan.info is not None:
             backup = target.backup(plan.data, plan.info)
         try:
             self._change(target, plan)
@@ -375,7 +379,7 @@ def run_login(module: ModuleLike) -> dict[str, Any]:
         return _without_user(module, str(exc))
     for credential in request.credentials:
         if credential.secret is not None:
-            module.no_log_values.update({credential.secret, encode_auth(credential.username, credential.secret)})
+            module.no_log_values.update({credential.secret, encode_auth(*credential.pair())})
     proofs = None
     if module.params["verify"] and request.state == PRESENT:
         proofs = verify_credentials(module.params, request.credentials)

@@ -62,13 +62,14 @@ class AuthFileSource:
         if resolution.source == "broken":
             raise InputError(f"auth_file: {resolution.problem}.")
         if resolution.source == "helper":
-            binary = helper_binary(resolution.helper)
+            helper = resolution.helper or ""
+            binary = helper_binary(helper)
             executable = self.module.get_bin_path(binary)
             if not executable:
                 raise HelperError(
                     f"auth_file {path} keeps the credential for {registry} in {binary} ({resolution.setting}), which is not installed or not on PATH."
                 )
-            found = CredentialHelper(resolution.helper, executable, self.account).get(registry.helper_server(self.engine))
+            found = CredentialHelper(helper, executable, self.account).get(registry.helper_server(self.engine))
             if not found:
                 raise InputError(f"auth_file {path} sends {registry.host} to {binary} ({resolution.setting}), which holds no credential for it.")
             return found

@@ -150,7 +150,7 @@ def _checked_host(host: str, value: object, option: str) -> str:
     match = _NAME_RE.match(host)
     port = match.group("port") if match else None
     valid = match is not None and (port is None or 0 < int(port) < 65536)
-    if valid and match.group("ipv6") is not None:
+    if valid and match is not None and match.group("ipv6") is not None:
         try:
             ipaddress.IPv6Address(match.group("ipv6"))
         except ValueError:

@@ -388,7 +388,8 @@ class RegistryChecker:
         if probe.status != 401 or scheme not in ("bearer", "basic"):
             raise RegistryProblem(self._classify(probe, "login"))
         if scheme == "basic":
-            return self._basic_login()
+            self._basic_login()
+            return None
         return self._bearer_token(challenge, scopes)
 
     def _basic_login(self) -> None:

@@ -87,7 +87,7 @@ def token_from_docker_config(data: bytes | None, path: str, registry: str) -> tu
     if resolution.source == "broken":
         raise PatSourceError(f"the Docker config {resolution.problem}.")
     if resolution.source == "entry" and resolution.secret:
-        return resolution.secret, Attempt(docker_config_place(path, resolution.key), "found", found=True)
+        return resolution.secret, Attempt(docker_config_place(path, resolution.key or ""), "found", found=True)
     return None, Attempt(place, "the entry has no 'auth' value" if resolution.key else "no entry")
 
 

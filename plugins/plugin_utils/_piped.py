@@ -24,7 +24,7 @@ import json
 import re
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -197,7 +197,13 @@ def read_result(done: dict[str, Any], interpreter: str, payload: bytes) -> dict[
 LOGIN_MODULE = "fleet.ghcr.ghcr_login"
 
 
-class PipedLogin:
+if TYPE_CHECKING:  # the mixin is only ever combined with an ActionBase; this tells the type checker so
+    from ansible.plugins.action import ActionBase as _ActionBase
+else:
+    _ActionBase = object
+
+
+class PipedLogin(_ActionBase):
     """For an action plugin (an ActionBase): run ghcr_login piped where it may, as the module everywhere else."""
 
     def _pipes(self) -> bool:

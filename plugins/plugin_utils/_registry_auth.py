@@ -76,7 +76,7 @@ def converted(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
     given = {key: value for key, value in args.items() if value is not None}
     outcome = ArgumentSpecValidator(_STEP_SPEC).validate(given)
-    values = {key: None for key in _STEP_SPEC}
+    values: dict[str, Any] = {key: None for key in _STEP_SPEC}
     values.update(outcome.validated_parameters)
     for key in ("users", "engines", "images"):
         values[key] = values[key] or []

@@ -13,4 +13,5 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # so that plain `pytest` (not only `python -m pytest`) finds tests.support
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.fixtures import ghcr, make_user, pass_store, podman_env, registry, user  # noqa: F401  (pytest finds fixtures by name)
+# pytest finds fixtures by name, so importing them is using them.
+from tests.support.fixtures import ghcr, make_user, pass_store, podman_env, registry, user  # noqa: F401  # pylint: disable=unused-import

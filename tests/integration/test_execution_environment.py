@@ -188,7 +188,7 @@ def test_create_writes_a_containerfile_that_installs_the_collection(context: Pat
     assert "/output/scripts/introspect.py introspect --write-bindep=/tmp/src/bindep.txt --write-pip=/tmp/src/requirements.txt" in containerfile
     assert "RUN /output/scripts/assemble" in containerfile
     assert "RUN /output/scripts/install-from-bindep" in containerfile
-    assert 'ANSIBLE_INSTALL_REFS="ansible-core>=2.19,<2.20 ansible-runner"' in containerfile
+    assert 'ANSIBLE_INSTALL_REFS="ansible-core>=2.20,<2.22 ansible-runner"' in containerfile
 
     requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text(encoding="utf-8"))
     assert requirements == {"collections": [{"name": f"collections/{TARBALL_NAME}", "type": "file"}]}

@@ -36,7 +36,8 @@ def require_binaries(names: tuple[str, ...], purpose: str) -> None:
     missing = [name for name in names if shutil.which(name) is None]
     if missing:
         pytest.fail(
-            f"{purpose} needs these binaries on PATH, not found: {', '.join(missing)}. Install the project's test dependencies (tools/system-deps.sh installs them: `make system-deps`).",
+            f"{purpose} needs these binaries on PATH, not found: {', '.join(missing)}."
+            " Install the project's test dependencies: `make system-deps` (tools/system-deps.sh).",
             pytrace=False,
         )
 

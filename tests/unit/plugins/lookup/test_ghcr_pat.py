@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import string
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -120,6 +121,17 @@ def test_loads_through_the_lookup_loader() -> None:
     plugin = lookup_loader.get("fleet.ghcr.ghcr_pat")
     assert plugin is not None
     assert type(plugin).__module__ == "ansible_collections.fleet.ghcr.plugins.lookup.ghcr_pat"
+
+
+def test_a_controller_without_data_tagging_gets_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ansible-core < 2.19 lacks VaultHelper and VaultSecretsContext: the lookup still loads, and says what to do."""
+    plugin = lookup_loader.get("fleet.ghcr.ghcr_pat")
+    module = sys.modules[type(plugin).__module__]
+    monkeypatch.setattr(module, "VaultHelper", None)
+    monkeypatch.setattr(module, "ansible_core_version", "2.16.18")
+    message = failure(host(ghcr_pat=token()))
+    assert "needs ansible-core 2.19 or later, and this controller runs 2.16.18" in message
+    assert "execution environment built with ansible-core>=2.19" in message
 
 
 def test_terms_are_refused() -> None:
