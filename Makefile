@@ -65,7 +65,7 @@ system-deps:
 	@tools/system-deps.sh
 
 # Re-install only when tests/requirements.txt is newer than the stamp (or the venv is gone).
-$(STAMP): tests/requirements.txt
+$(STAMP): tests/requirements.txt tests/integration/requirements.txt tests/unit/requirements.txt extensions/molecule/requirements.txt
 	@$(call header,venv: $(VENV))
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
@@ -90,7 +90,7 @@ series_sessions = $(foreach series,$(SERIES),$(1)-$(series))
 LINT_SESSIONS := lint ansible-lint changelog
 DOCS_SESSIONS := docs-check docs
 UNITS_SESSIONS := $(call series_sessions,ansible-test-units)
-INTEGRATION_SESSIONS := $(call series_sessions,integration)
+INTEGRATION_SESSIONS := $(call series_sessions,integration) older-core
 SANITY_SESSIONS := $(call series_sessions,ansible-test-sanity)
 BUILD_SESSIONS := build build-import-check
 DEMO_SESSIONS := $(call series_sessions,demo)

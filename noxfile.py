@@ -12,6 +12,7 @@ and build-import-check. This file adds the version matrix and the project's own 
 * ``integration-X.Y``: pytest against a real registry, real clients and real Ansible runs. The full suite on
   FULL_SERIES, the tests that drive the modules, the role and the playbooks (ESSENTIAL_INTEGRATION) on the others;
 * ``demo-X.Y``: the demo (local registry, demo fleet, vault-encrypted token, pulls proven);
+* ``older-core``: ansible-core 2.18, which is not supported, gets our message, not a traceback;
 * ``molecule``, ``build``, ``changelog``, ``docs``.
 
 Python 3.12 and 3.13 are not Debian 12's: the interpreters of pyenv (``~/.pyenv/versions``) are put on PATH
@@ -38,9 +39,14 @@ COLLECTIONS_PATH = REPO_ROOT / "build" / "collections"
 # (ansible-core series, controller Python): each series is installed at its newest patch release from PyPI.
 CONTROLLERS = (("2.19", "3.11"), ("2.20", "3.12"), ("2.21", "3.13"))
 FULL_SERIES = "2.19"
+# What the controller's ansible-core changes: every plugin through ansible-playbook (ghcr_login and its piped path,
+# ghcr_registry, ghcr_auth_info, the ghcr_pat lookup and its vault handling), the role and the playbooks.
 ESSENTIAL_INTEGRATION = (
     "tests/integration/test_ghcr_login.py",
     "tests/integration/test_ghcr_login_piped.py",
+    "tests/integration/test_ghcr_registry.py",
+    "tests/integration/test_ghcr_auth_info.py",
+    "tests/integration/test_ghcr_pat_lookup.py",
     "tests/integration/test_registry_auth_role.py",
     "tests/integration/test_registry_auth_operator.py",
     "tests/integration/test_playbooks.py",
@@ -87,7 +93,7 @@ def announce(session: nox.Session) -> None:
 
 
 def pytest(session: nox.Session, *paths: str) -> None:
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths, *session.posargs, env=collection_env())
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=5", *paths, *session.posargs, env=collection_env())
 
 
 def add_ansible_test(command: str, series: str, python: str) -> None:
@@ -138,6 +144,14 @@ for _series, _python in CONTROLLERS:
     add_demo(_series, _python)
 
 _FULL_PYTHON = dict(CONTROLLERS)[FULL_SERIES]
+
+
+@nox.session(name="older-core", python=_FULL_PYTHON, default=False)
+def older_core(session: nox.Session) -> None:
+    """ansible-core 2.18, which is not supported: the lookup and the role still load, and say what to do."""
+    session.install("ansible-core>=2.18,<2.19", "pytest")
+    announce(session)
+    pytest(session, "tests/older_core")
 
 
 @nox.session(python=_FULL_PYTHON, default=False)

@@ -7,7 +7,7 @@
 1. ``ansible-galaxy collection build`` into the output directory;
 2. the tarball holds nothing developer-only (tests, tools, the demo inventory with its vault password, CI and
    lint configuration) and nothing that looks like a secret (``galaxy.yml`` ``build_ignore`` keeps them out);
-3. installed from the tarball into a throwaway directory, every module's and lookup's docs render with
+3. installed from the tarball into a throwaway directory, every plugin's and role's docs render with
    ``ansible-doc`` (no warning, no error), and every playbook loads (``--syntax-check``).
 
 galaxy-importer runs in antsibull-nox's build-import-check session.
@@ -27,9 +27,18 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 FORBIDDEN = re.compile(
-    r"^(tests|tools|extensions|inventory|changelogs/fragments|\.ci|\.nox|\.venv|build)/"
-    r"|^(Makefile|noxfile\.py|antsibull-nox\.toml|ruff\.toml|\.ansible-lint|\.yamllint)$"
+    r"^(tests|tools|extensions|inventory|changelogs/fragments|build)/"
+    r"|^\.(ci|nox|venv|ansible|git|pytest_cache|hypothesis|ruff_cache)(/|$)|^\.git"
+    r"|^(Makefile|noxfile\.py|antsibull-nox\.toml|ruff\.toml|\.ansible-lint|\.yamllint|importer_result\.json)$"
     r"|vault|pass(word)?[^/]*\.txt$|\.pem$|\.key$"
+)
+# What users need, beyond the plugins: the role, the playbooks, the docs site's extra docs, the changelog.
+REQUIRED = (
+    "roles/registry_auth/meta/argument_specs.yml",
+    "playbooks/login.yml",
+    "docs/docsite/extra-docs.yml",
+    "changelogs/changelog.yaml",
+    "meta/runtime.yml",
 )
 PLUGIN_DIRS = {"module": "plugins/modules", "lookup": "plugins/lookup", "filter": "plugins/filter"}
 
@@ -62,6 +71,9 @@ def check_contents(tarball: Path) -> None:
         raise Failure("these must stay out of the tarball (galaxy.yml build_ignore):\n  " + "\n  ".join(found))
     if not any(name.startswith("plugins/modules/") for name in names):
         raise Failure(f"{tarball.name} holds no module: the build lost the plugins")
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        raise Failure(f"{tarball.name} lacks what users need: {', '.join(missing)}")
     print(f"{tarball.name}: {len(names)} entries; none developer-only or secret-looking (no inventory/demo, no vault password)")
 
 
@@ -85,13 +97,19 @@ def check_install(tarball: Path) -> None:
                     raise Failure(f"the docs of {kind} fleet.ghcr.{name} do not render from the built collection:\n{doc.stdout}{doc.stderr}")
                 print(f"ansible-doc -t {kind} fleet.ghcr.{name}: {doc.stdout.splitlines()[0]}")
                 rendered += 1
+        for role in sorted(path.name for path in (REPO_ROOT / "roles").iterdir() if path.is_dir()):
+            doc = run(["ansible-doc", "-t", "role", f"fleet.ghcr.{role}"], env)
+            if doc.returncode != 0 or doc.stderr.strip() or "ENTRY POINT" not in doc.stdout:
+                raise Failure(f"the docs of role fleet.ghcr.{role} do not render from the built collection:\n{doc.stdout}{doc.stderr}")
+            print(f"ansible-doc -t role fleet.ghcr.{role}: {doc.stdout.splitlines()[0]}")
+            rendered += 1
         for playbook in sorted((REPO_ROOT / "playbooks").glob("*.yml")):
             name = f"fleet.ghcr.{playbook.stem}"
             loaded = run(["ansible-playbook", "--syntax-check", "-i", "localhost,", name], env)
             if loaded.returncode != 0:
                 raise Failure(f"the installed playbook {name} does not load:\n{loaded.stdout}{loaded.stderr}")
             print(f"ansible-playbook --syntax-check {name}: ok")
-        print(f"rendered the docs of {rendered} plugin(s) from {tarball.name}")
+        print(f"rendered the docs of {rendered} plugin(s) and role(s) from {tarball.name}")
 
 
 def main() -> int:

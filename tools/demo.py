@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from tests.support.ansible import ansible_env
+from tests.support.ansible import ansible_env, assert_no_deprecation
 from tests.support.clients import docker_manifest_inspect, podman_env, podman_pull, skopeo_inspect
 from tests.support.ghcr_stack import GhcrStack
 
@@ -61,6 +61,10 @@ def run_playbook(workdir: Path, stack: GhcrStack, name: str, *extra: str) -> str
     if completed.returncode != 0:
         print(completed.stderr, file=sys.stderr)
         raise SystemExit(f"ansible-playbook failed (exit {completed.returncode})")
+    try:
+        assert_no_deprecation(completed.stdout + completed.stderr)
+    except AssertionError as error:
+        raise SystemExit(str(error)) from None
     return completed.stdout
 
 

@@ -21,12 +21,13 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
 from ansible.utils.display import Display
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import registry_module_kwargs
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
 from ansible_collections.fleet.ghcr.plugins.module_utils._piped_login import PipedModule, masked
+from ansible_collections.fleet.ghcr.plugins.plugin_utils._core import HAS_DATA_TAGGING, unsupported_core
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._piped import LOGIN_MODULE, PipedLogin
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import (
     ROLE_VARIABLES,
@@ -37,6 +38,11 @@ from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import (
     role_input,
     unproven_message,
 )
+
+try:  # ansible-core 2.19's data tagging; run() explains an older core
+    from ansible.template import trust_as_template
+except ImportError:
+    trust_as_template = None
 
 try:  # module_defaults for the modules an action runs itself (ansible-core's own actions use the same helper)
     from ansible.executor.module_common import _apply_action_arg_defaults
@@ -52,9 +58,10 @@ display = Display()
 # Ansible loads this action in its main process and forks a worker per host and task. Loading the token lookup here
 # too means the workers inherit it, instead of each loading it again (and parsing its documentation) for its host.
 # The same holds for Jinja's filters, which the first filter a worker meets (the role's defaults use some) loads.
-with contextlib.suppress(AnsibleError):  # the write step's own lookup then says what is wrong
-    lookup_loader.get("fleet.ghcr.ghcr_pat", class_only=True)
-    Templar(loader=DataLoader()).template(trust_as_template("{{ '' | default('') | trim }}"))
+if HAS_DATA_TAGGING and trust_as_template is not None:
+    with contextlib.suppress(AnsibleError):  # the write step's own lookup then says what is wrong
+        lookup_loader.get("fleet.ghcr.ghcr_pat", class_only=True)
+        Templar(loader=DataLoader()).template(trust_as_template("{{ '' | default('') | trim }}"))
 
 
 def _registry_params(module_args: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,6 +97,8 @@ class ActionModule(PipedLogin, ActionBase):
     _VALID_ARGS = frozenset(("step", "host"))
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not HAS_DATA_TAGGING or trust_as_template is None:
+            raise AnsibleActionFail(unsupported_core("The fleet.ghcr.registry_auth role"))
         result = super().run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}

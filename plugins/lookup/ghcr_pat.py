@@ -174,7 +174,6 @@ from typing import Any, Callable
 
 from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.parsing.vault import AnsibleVaultError, is_encrypted_file
-from ansible.release import __version__ as ansible_core_version
 
 try:  # ansible-core 2.19's data tagging; older releases get a clear error from run(), not an import failure
     from ansible.parsing.vault import VaultHelper, VaultSecretsContext
@@ -186,6 +185,7 @@ from ansible.utils.display import Display
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import MAX_FILE_SIZE, read_file
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import lookup_account
+from ansible_collections.fleet.ghcr.plugins.plugin_utils._core import unsupported_core
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._patsource import (
     Attempt,
     PatSourceError,
@@ -203,17 +203,10 @@ NO_SECRET_HINT = "run with --ask-vault-pass or --vault-id / --vault-password-fil
 Found = tuple[Any, Attempt]
 
 
-UNSUPPORTED_CORE = (
-    "fleet.ghcr.ghcr_pat needs ansible-core 2.19 or later, and this controller runs {version}: it reads vault-encrypted"
-    " values through the data tagging of 2.19. Upgrade ansible-core; in AWX or Automation Platform, run the job in an"
-    " execution environment built with ansible-core>=2.19 (see the collection's AWX guide)."
-)
-
-
 class LookupModule(LookupBase):
     def run(self, terms: list, variables: dict[str, Any] | None = None, **kwargs: Any) -> list[str]:
         if VaultHelper is None or VaultSecretsContext is None:
-            raise AnsibleLookupError(UNSUPPORTED_CORE.format(version=ansible_core_version))
+            raise AnsibleLookupError(unsupported_core("fleet.ghcr.ghcr_pat"))
         if terms:
             raise AnsibleLookupError(
                 "fleet.ghcr.ghcr_pat takes no terms: choose what to read with its options,"

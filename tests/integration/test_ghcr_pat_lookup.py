@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ansible import TARGET_PYTHON, ansible_env, assert_no_secret
+from tests.support.ansible import TARGET_PYTHON, ansible_env, assert_no_deprecation, assert_no_secret
 
 BIN = Path(sys.executable).parent
 USERNAME = "octocat"  # assert_no_secret also looks for base64(username:token)
@@ -115,6 +115,7 @@ class Controller:
                                    text=True, timeout=300, check=False, stdin=subprocess.DEVNULL)
         log = workdir / "ansible.log"
         output = completed.stdout + completed.stderr + (log.read_text() if log.exists() else "")
+        assert_no_deprecation(output)
         results = {}
         for path in results_dir.glob("*.json"):
             index, _sep, host = path.stem.partition("-")

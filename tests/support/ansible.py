@@ -86,7 +86,9 @@ def run_tasks(
     completed = subprocess.run(argv, env=ansible_env(workdir, env), capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL)
     log_path = workdir / "ansible.log"
     log = log_path.read_text() if log_path.exists() else ""
-    return PlaybookRun(completed.returncode, completed.stdout + completed.stderr, log, _collect(results_dir, len(tasks), hosts))
+    output = completed.stdout + completed.stderr
+    assert_no_deprecation(output)
+    return PlaybookRun(completed.returncode, output, log, _collect(results_dir, len(tasks), hosts))
 
 
 def run_playbook(workdir: Path, playbook: Path, inventory: Path, *, options: list[str] | None = None, env: dict[str, str] | None = None, timeout: int = 600):
@@ -95,7 +97,15 @@ def run_playbook(workdir: Path, playbook: Path, inventory: Path, *, options: lis
     argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), *(options or []), str(playbook)]
     completed = subprocess.run(argv, env=ansible_env(workdir, env), capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL)
     log_path = workdir / "ansible.log"
-    return completed.returncode, completed.stdout + completed.stderr, log_path.read_text() if log_path.exists() else ""
+    output = completed.stdout + completed.stderr
+    assert_no_deprecation(output)
+    return completed.returncode, output, log_path.read_text() if log_path.exists() else ""
+
+
+def assert_no_deprecation(output: str) -> None:
+    """Whatever ansible-core runs them, our modules, plugins, role and playbooks use nothing it has deprecated."""
+    found = [line for line in output.splitlines() if "[DEPRECATION WARNING]" in line]
+    assert not found, "ansible-core printed deprecation warnings:\n" + "\n".join(found)
 
 
 def vault_encrypt_string(name: str, secret: str, password_file: Path) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-# The property tests check what is generated, not how fast: on a loaded 2-core CI machine with pytest-xdist,
+# The property tests check what is generated, not how fast: on a loaded 2-core CI machine (ansible-test runs pytest-xdist),
 # generating nested auth-file documents can exceed Hypothesis's speed limits (too_slow, deadline) without any
 # test being wrong. Every other health check stays on.
 settings.register_profile("fleet-ghcr", suppress_health_check=[HealthCheck.too_slow], deadline=None)
