@@ -15,8 +15,10 @@ and build-import-check. This file adds the version matrix and the project's own 
 * ``older-core``: ansible-core 2.18, which is not supported, gets our message, not a traceback;
 * ``molecule``, ``build``, ``changelog``, ``docs``.
 
-Python 3.12 and 3.13 are not Debian 12's: the interpreters of pyenv (``~/.pyenv/versions``) are put on PATH
-when present. A missing interpreter fails its session (``error_on_missing_interpreters``), it is never skipped.
+Python 3.12 and 3.13 are not Debian 12's: the interpreters of pyenv (``~/.pyenv/versions``) are put on PATH as
+``build/pythons/python3.X`` when present; ansible-test sanity also runs its compile and import tests with them
+(target Pythons 3.9 to 3.13). A missing controller interpreter fails its session (``error_on_missing_interpreters``),
+it is never skipped.
 """
 
 from __future__ import annotations
@@ -40,13 +42,15 @@ COLLECTIONS_PATH = REPO_ROOT / "build" / "collections"
 CONTROLLERS = (("2.19", "3.11"), ("2.20", "3.12"), ("2.21", "3.13"))
 FULL_SERIES = "2.19"
 # What the controller's ansible-core changes: every plugin through ansible-playbook (ghcr_login and its piped path,
-# ghcr_registry, ghcr_auth_info, the ghcr_pat lookup and its vault handling), the role and the playbooks.
+# ghcr_registry, ghcr_auth_info, the ghcr_pat lookup and its vault handling, the dockerconfigjson filter), the role
+# and the playbooks.
 ESSENTIAL_INTEGRATION = (
     "tests/integration/test_ghcr_login.py",
     "tests/integration/test_ghcr_login_piped.py",
     "tests/integration/test_ghcr_registry.py",
     "tests/integration/test_ghcr_auth_info.py",
     "tests/integration/test_ghcr_pat_lookup.py",
+    "tests/integration/test_dockerconfigjson.py",
     "tests/integration/test_registry_auth_role.py",
     "tests/integration/test_registry_auth_operator.py",
     "tests/integration/test_playbooks.py",
@@ -59,12 +63,31 @@ nox.options.sessions = []  # `nox` alone runs nothing: name sessions, or use the
 
 
 def _put_pyenv_pythons_on_path() -> None:
+    """``build/pythons/python3.X`` for the newest pyenv patch release of each 3.X, first on PATH.
+
+    Only these names: pyenv's own shims for them fail unless the version is pyenv's global one, and putting pyenv's
+    bin directories on PATH would change what ``python3`` means for everything else.
+    """
     versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    found = sorted(str(path) for path in versions.glob("3.*/bin") if re.fullmatch(r"3\.\d+\.\d+", path.parent.name))
-    # Newest patch release first, so that `python3.12` resolves to it.
-    found.sort(key=lambda path: tuple(int(part) for part in Path(path).parent.name.split(".")), reverse=True)
-    path = os.environ.get("PATH", "").split(os.pathsep)
-    os.environ["PATH"] = os.pathsep.join([*path, *(entry for entry in found if entry not in path)])
+    newest: dict[str, tuple[tuple[int, ...], Path]] = {}
+    for directory in versions.glob("3.*"):
+        if not re.fullmatch(r"3\.\d+\.\d+", directory.name):
+            continue
+        release = tuple(int(part) for part in directory.name.split("."))
+        minor = f"{release[0]}.{release[1]}"
+        interpreter = directory / "bin" / f"python{minor}"
+        if interpreter.is_file() and release > newest.get(minor, ((0,), interpreter))[0]:
+            newest[minor] = (release, interpreter)
+    if not newest:
+        return
+    links = REPO_ROOT / "build" / "pythons"
+    links.mkdir(parents=True, exist_ok=True)
+    for minor, (_release, interpreter) in newest.items():
+        link = links / f"python{minor}"
+        if not link.is_symlink() or link.resolve() != interpreter.resolve():
+            link.unlink(missing_ok=True)
+            link.symlink_to(interpreter)
+    os.environ["PATH"] = os.pathsep.join([str(links), os.environ.get("PATH", "")])
 
 
 _put_pyenv_pythons_on_path()
@@ -108,8 +131,11 @@ def add_ansible_test(command: str, series: str, python: str) -> None:
         collections = prepare_collections(session, ansible_core_version=series, install_in_site_packages=False, install_out_of_tree=True)
         if collections is None:
             session.error("could not prepare the collection tree for ansible-test")
+        # sanity: the controller tests on this Python, compile and import on every target Python found (3.9 to 3.13
+        # here; ansible-test warns about one it cannot find). units: this Python.
+        pythons = ["--python", python] if command == "units" else []
         with session.chdir(collections.current_path):
-            session.run("ansible-test", command, "--venv", "--python", python, "--color", "no", *session.posargs)
+            session.run("ansible-test", command, "--venv", *pythons, "--color", "no", *session.posargs)
 
     run.__doc__ = f"ansible-test {command} of ansible-core {series} (PyPI) on Python {python}, --venv"
 
