@@ -42,8 +42,8 @@ COLLECTIONS_PATH = REPO_ROOT / "build" / "collections"
 CONTROLLERS = (("2.19", "3.11"), ("2.20", "3.12"), ("2.21", "3.13"))
 FULL_SERIES = "2.19"
 # What the controller's ansible-core changes: every plugin through ansible-playbook (ghcr_login and its piped path,
-# ghcr_registry, ghcr_auth_info, the ghcr_pat lookup and its vault handling, the dockerconfigjson filter), the role
-# and the playbooks.
+# ghcr_registry, ghcr_auth_info, ghcr_node_auth, the ghcr_pat lookup and its vault handling, the dockerconfigjson
+# filter), the role and the playbooks.
 ESSENTIAL_INTEGRATION = (
     "tests/integration/test_ghcr_login.py",
     "tests/integration/test_ghcr_login_piped.py",
@@ -51,6 +51,7 @@ ESSENTIAL_INTEGRATION = (
     "tests/integration/test_ghcr_auth_info.py",
     "tests/integration/test_ghcr_pat_lookup.py",
     "tests/integration/test_dockerconfigjson.py",
+    "tests/integration/test_ghcr_node_auth.py",
     "tests/integration/test_registry_auth_role.py",
     "tests/integration/test_registry_auth_operator.py",
     "tests/integration/test_playbooks.py",

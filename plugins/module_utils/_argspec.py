@@ -27,6 +27,7 @@ CONNECTION_ARGS: dict[str, dict[str, Any]] = {
     "retries": {"type": "int", "default": 3},
 }
 
+# Mirrors doc fragment fleet.ghcr._credential: the credential a module writes.
 _CREDENTIAL_ARGS: dict[str, dict[str, Any]] = {
     "username": {"type": "str"},
     "password": {"type": "str", "no_log": True, "aliases": ["token", "pat"]},
@@ -49,6 +50,16 @@ _LOGIN_ARGS: dict[str, dict[str, Any]] = {
     "backup": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": False},
     "verify_image": {"type": "str"},
+}
+
+_NODE_ARGS: dict[str, dict[str, Any]] = {
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "docker_config_json": {"type": "raw", "no_log": True},
+    "backup": {"type": "bool", "default": False},
+    "consumers": {"type": "list", "elements": "str", "required": True, "choices": ["kubelet", "crio"]},
+    "kubelet_config_path": {"type": "str", "default": "/var/lib/kubelet/config.json"},
+    "crio_auth_path": {"type": "str", "default": "/etc/crio/registry-auth.json"},
+    "crio_dropin_path": {"type": "str", "default": "/etc/crio/crio.conf.d/20-fleet-ghcr.conf"},
 }
 
 _REGISTRY_CHECK_ARGS: dict[str, dict[str, Any]] = {
@@ -82,6 +93,17 @@ def login_module_kwargs() -> dict[str, Any]:
     }
 
 
+def node_module_kwargs() -> dict[str, Any]:
+    """Keyword arguments for the AnsibleModule of ghcr_node_auth."""
+    return {
+        "argument_spec": _spec(REGISTRY_ARGS, _CREDENTIAL_ARGS, _NODE_ARGS),
+        "required_if": [("state", "present", ("username", "docker_config_json"), True)],
+        "required_together": [("username", "password")],
+        "mutually_exclusive": [("docker_config_json", "username"), ("docker_config_json", "password")],
+        "supports_check_mode": True,
+    }
+
+
 def registry_module_kwargs() -> dict[str, Any]:
     """Keyword arguments for the AnsibleModule of ghcr_registry."""
     return {
@@ -98,4 +120,12 @@ def info_module_kwargs() -> dict[str, Any]:
     return {"argument_spec": _spec(USER_FILES_ARGS), "supports_check_mode": True}
 
 
-__all__ = ("CONNECTION_ARGS", "REGISTRY_ARGS", "USER_FILES_ARGS", "info_module_kwargs", "login_module_kwargs", "registry_module_kwargs")
+__all__ = (
+    "CONNECTION_ARGS",
+    "REGISTRY_ARGS",
+    "USER_FILES_ARGS",
+    "info_module_kwargs",
+    "login_module_kwargs",
+    "node_module_kwargs",
+    "registry_module_kwargs",
+)

@@ -25,7 +25,7 @@ import re
 from typing import Any, NamedTuple
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
-from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, DOCKER_HUB_HOSTS, PODMAN, Registry
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, DOCKER_HUB_HOSTS, KUBELET, PODMAN, Registry
 
 MAX_DEPTH = 64  # real auth files nest 4 levels; deeper documents are refused
 _UNCHANGED = "it was left unchanged: fix or remove it"
@@ -181,11 +181,18 @@ DOCKER_FIELDS: dict[str, tuple[str, str]] = {
 }
 # containers/image pkg/docker/config/config.go, type dockerConfigFile.
 _PODMAN_FIELDS = {go_fold(name): (name, kind) for name, kind in (("auths", "entries"), ("credHelpers", "string_map"))}
+# kubernetes pkg/credentialprovider/config.go, types DockerConfigJSON and DockerConfigEntry: no helpers, no tokens.
+_KUBELET_FIELDS = {go_fold(name): (name, kind) for name, kind in (("auths", "entries"), ("HttpHeaders", "string_map"))}
+_KUBELET_ENTRY = {go_fold(name): name for name in ("auth", "username", "password", "email")}
 _AUTHS, _HELPERS, _STORE = go_fold("auths"), go_fold("credHelpers"), go_fold("credsStore")
 
 
 def _fields_of(engine: str) -> dict[str, tuple[str, str]]:
-    return DOCKER_FIELDS if engine == DOCKER else _PODMAN_FIELDS
+    return DOCKER_FIELDS if engine == DOCKER else _KUBELET_FIELDS if engine == KUBELET else _PODMAN_FIELDS
+
+
+def _entry_fields_of(engine: str) -> dict[str, str]:
+    return _DOCKER_ENTRY if engine == DOCKER else _KUBELET_ENTRY if engine == KUBELET else _PODMAN_ENTRY
 
 
 def _spelling(obj: dict, fold: str) -> str | None:
@@ -226,7 +233,7 @@ def _check_kind(value: Any, kind: str, where: str, engine: str) -> None:
         if kind == "plugins":
             _check_kind(item, "string_map", inner, engine)
         elif item is not None:
-            fields = _PROXY_FIELDS if kind == "proxies" else _DOCKER_ENTRY if engine == DOCKER else _PODMAN_ENTRY
+            fields = _PROXY_FIELDS if kind == "proxies" else _entry_fields_of(engine)
             _check_fields(item, fields, inner)
             for field, field_value in item.items():
                 if go_fold(field) in fields:
@@ -257,6 +264,11 @@ def decode_auth_bytes(value: str) -> tuple[bytes, bytes]:
     if not sep:
         raise ValueError("not of the form username:secret")
     return username, secret.strip(b"\x00")
+
+
+def _padded(value: str) -> str:
+    """``value`` with the base64 padding the kubelet adds itself before decoding (it reads unpadded values too)."""
+    return value + "=" * (-len(value.replace("\r", "").replace("\n", "")) % 4)
 
 
 def decode_auth(value: str) -> tuple[str, str]:
@@ -333,6 +345,18 @@ def podman_hostname(key: str) -> str:
     return "index.docker.io" if stripped in DOCKER_HUB_HOSTS else stripped
 
 
+def kubelet_key(key: str) -> str:
+    """What the kubelet's keyring makes of an ``auths`` key: scheme and user info dropped, a leading ``/v1/`` or
+    ``/v2/`` of the path cut to ``/``, an empty or ``/`` path dropped; host, port and any other path kept as written."""
+    rest = key.split("://", 1)[1] if key.startswith(("http://", "https://")) else key
+    rest = rest.split("#", 1)[0].split("?", 1)[0]
+    authority, slash, path = rest.partition("/")
+    path = slash + path
+    if path.startswith(("/v1/", "/v2/")):
+        path = path[3:]
+    return authority.rpartition("@")[2] + ("" if path in ("", "/") else path)
+
+
 def _podman_lookup_order(registry: Registry) -> list[str]:
     parts = registry.name.split("/")
     return ["/".join(parts[:count]) for count in range(len(parts), 0, -1)]
@@ -378,17 +402,20 @@ class AuthFile:
         return (dump_json(self.tree, self.indent) + ("\n" if self.newline else "")).encode("utf-8")
 
     def load_problem(self) -> str | None:
-        """Why Docker would refuse to load this file and fall back to an empty configuration, if it would."""
-        if self.engine != DOCKER:
+        """Why Docker (or the kubelet) would refuse to load this file and fall back to no credentials, if it would."""
+        if self.engine not in (DOCKER, KUBELET):
             return None
+        client = "Docker refuses" if self.engine == DOCKER else "the kubelet ignores"
         for key, entry in self.auths.items():
             value = field_value(entry, "auth") if isinstance(entry, dict) else None
             if value:
+                if self.engine == KUBELET:
+                    value = _padded(value)
                 try:
                     username, _secret = decode_auth_bytes(value)
                 except ValueError as exc:
-                    return f"the 'auth' value of the entry {key!r} is {exc}, so Docker refuses the whole file"
-                if not username:
+                    return f"the 'auth' value of the entry {key!r} is {exc}, so {client} the whole file"
+                if not username and self.engine == DOCKER:
                     return f"the 'auth' value of the entry {key!r} has an empty username, so Docker refuses the whole file"
         return None
 
@@ -420,6 +447,8 @@ class AuthFile:
         Docker looks ``credHelpers`` up by its key (an empty name there means the file itself), then falls back
         to ``credsStore``; containers/image reads only ``credHelpers``, by host, and ignores ``credsStore``.
         """
+        if self.engine == KUBELET:  # the kubelet reads no credential helpers
+            return None
         helpers = self.cred_helpers
         if self.engine == DOCKER:
             key = registry.whole().key(DOCKER)
@@ -440,15 +469,19 @@ class AuthFile:
         key present ends the search, even when empty), then any key of the same host after URL normalisation.
         """
         engine = engine or self.engine
-        problem = self.load_problem() if engine == DOCKER else None
+        problem = AuthFile(self.tree, engine, self.path).load_problem() if engine in (DOCKER, KUBELET) else None
         if problem:
-            return Resolution("broken", problem=f"Docker cannot load {self.path}: {problem}")
+            client = "Docker cannot" if engine == DOCKER else "The kubelet does not"
+            return Resolution("broken", problem=f"{client} load {self.path}: {problem}")
         helper = AuthFile(self.tree, engine, self.path).helper_for(registry)
         if helper:
             if not helper[0]:
                 return Resolution("broken", setting=helper[1], problem=f"{self.path}: {helper[1]} names no helper")
             return Resolution("helper", helper=helper[0], setting=helper[1])
         auths = self.auths
+        if engine == KUBELET:  # every matching key is tried, exact or alias, in random order among aliases
+            key = registry.key(KUBELET)
+            return self._fallback([other for other in auths if kubelet_key(other) == key], registry, engine)
         if engine == DOCKER:
             key = registry.whole().key(DOCKER)
             if key in auths:
@@ -474,6 +507,8 @@ class AuthFile:
         engine = engine or self.engine
         entry = self.auths.get(key) or {}
         value = field_value(entry, "auth")
+        if value and engine == KUBELET:
+            value = _padded(value)
         if value:
             try:
                 username, secret = decode_auth_bytes(value)
@@ -482,11 +517,11 @@ class AuthFile:
                     return Resolution("none", key=key)  # containers/image skips it, as Docker's helper placeholders
                 return Resolution("broken", key=key, problem=f"{self.path}: the 'auth' value of the entry {key!r} is {exc}")
             return Resolution("entry", key=key, username=username.decode("utf-8", "replace"), secret=secret.decode("utf-8", "replace"))
-        if engine == DOCKER:
+        if engine in (DOCKER, KUBELET):
             username, secret = field_value(entry, "username"), field_value(entry, "password")
             if username or secret:
                 return Resolution("entry", key=key, username=username or "", secret=secret or "")
-            if field_value(entry, "identitytoken") or field_value(entry, "registrytoken"):
+            if engine == DOCKER and (field_value(entry, "identitytoken") or field_value(entry, "registrytoken")):
                 return Resolution("token", key=key)
         return Resolution("none", key=key)
 
@@ -500,6 +535,8 @@ class AuthFile:
         the namespaced keys of the host, which Docker applies to the whole host. A namespace has only its key.
         """
         own = registry.key(self.engine)
+        if self.engine == KUBELET:
+            return [key for key in self.auths if kubelet_key(key) == own]
         if registry.is_namespaced:
             return [own] if own in self.auths else []
         hub = podman_hostname(registry.host)

@@ -18,6 +18,9 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._errors import InputErr
 DOCKER = "docker"
 PODMAN = "podman"
 ENGINES = (DOCKER, PODMAN)
+# The kubelet's node-wide config.json: Docker's file format, read by the kubelet's own rules (no credential helpers,
+# keys matched by host and path prefix). Not a user's engine: ghcr_node_auth writes it.
+KUBELET = "kubelet"
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"  # the only key Docker reads for Docker Hub
@@ -108,7 +111,7 @@ class Registry(NamedTuple):
 
     def key(self, engine: str) -> str:
         """The ``auths`` key ``engine`` writes and looks up first; Docker has no per-namespace credentials."""
-        if engine == PODMAN:
+        if engine == PODMAN or (engine == KUBELET and not self.is_docker_hub):
             return self.name
         if self.namespace:
             raise InputError(
@@ -163,4 +166,4 @@ def _checked_host(host: str, value: object, option: str) -> str:
     return host
 
 
-__all__ = ("DOCKER", "DOCKER_HUB", "DOCKER_HUB_HOSTS", "DOCKER_HUB_KEY", "ENGINES", "PODMAN", "ImageName", "Registry")
+__all__ = ("DOCKER", "DOCKER_HUB", "DOCKER_HUB_HOSTS", "DOCKER_HUB_KEY", "ENGINES", "KUBELET", "PODMAN", "ImageName", "Registry")

@@ -53,6 +53,7 @@ extends_documentation_fragment:
   - fleet.ghcr._attributes
   - fleet.ghcr._registry
   - fleet.ghcr._registry.connection
+  - fleet.ghcr._credential
   - fleet.ghcr._user_files
 attributes:
   action:
@@ -69,19 +70,6 @@ attributes:
     support: full
     details: Compares content, not bytes; an unchanged credential leaves the file's bytes and modification time alone.
 options:
-  username:
-    description:
-      - The registry user name; for GHCR the GitHub login that owns the token.
-      - Must not be empty or contain V(:) or whitespace.
-      - Required with O(state=present) unless O(docker_config_json) is given.
-    type: str
-  password:
-    description:
-      - The token (for GHCR a personal access token, classic, with C(read:packages)).
-      - Surrounding whitespace, such as a trailing newline from a file, is removed with a warning; an empty token
-        or whitespace inside it is an error.
-    type: str
-    aliases: [token, pat]
   state:
     description:
       - V(present) writes or rotates the credential.

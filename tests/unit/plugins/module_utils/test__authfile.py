@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.fleet.ghcr.plugins.module_utils import _authfile as af
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
-from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, ENGINES, PODMAN, Registry
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, ENGINES, KUBELET, PODMAN, Registry
 from tests.support import go_oracle
 
 PATH = "/home/u/.docker/config.json"
@@ -374,3 +374,74 @@ def test_a_refusal_never_quotes_the_value_it_refuses() -> None:
     with pytest.raises(AuthFileError) as caught:
         doc(b'{"auths": {"quay.io": {"password": "ghp_TOPSECRET0123456789\\udc00"}}}')
     assert "TOPSECRET" not in str(caught.value) and "surrogate" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- the kubelet's node-wide config.json
+
+KUBELET_ALIASES = ["ghcr.io", "https://ghcr.io", "http://ghcr.io", "ghcr.io/", "https://ghcr.io/v2/", "https://ghcr.io/v1/"]
+# Keys the kubelet keeps apart from ghcr.io: a path prefix, a port, a glob, a /v2 without its slash, another host.
+KUBELET_OTHERS = ["ghcr.io/org", "https://ghcr.io/v2/org", "ghcr.io:443", "*.ghcr.io", "*.io", "https://ghcr.io/v2", "quay.io"]
+
+
+@pytest.mark.parametrize(
+    ("key", "normalised"),
+    [
+        *[(alias, "ghcr.io") for alias in KUBELET_ALIASES],
+        ("ghcr.io/org", "ghcr.io/org"),
+        ("https://ghcr.io/v2/org", "ghcr.io/org"),
+        ("https://ghcr.io/v2", "ghcr.io/v2"),
+        ("https://user@ghcr.io:5000/v1/x?q#f", "ghcr.io:5000/x"),
+        ("*.ghcr.io", "*.ghcr.io"),
+    ],
+)
+def test_kubelet_key_is_what_the_kubelet_keyring_stores(key: str, normalised: str) -> None:
+    assert af.kubelet_key(key) == normalised
+
+
+def kubelet_file() -> dict:
+    keys = KUBELET_ALIASES[1:] + KUBELET_OTHERS
+    return {"auths": {key: {"auth": enc(f"user{index}", f"secret{index}")} for index, key in enumerate(keys)}, "HttpHeaders": {"X-A": "b"}}
+
+
+def test_writing_replaces_every_alias_and_keeps_every_other_key() -> None:
+    before = doc(kubelet_file(), KUBELET)
+    after = before.with_entry(Registry.parse("ghcr.io"), {"auth": enc("octocat", "ghp_new")})
+    assert list(after.auths) == [*KUBELET_OTHERS, "ghcr.io"]
+    assert all(after.auths[key] == before.auths[key] for key in KUBELET_OTHERS)
+    assert after.tree["HttpHeaders"] == {"X-A": "b"}
+    assert after.resolve(Registry.parse("ghcr.io")).secret == "ghp_new"
+
+
+def test_a_namespace_is_a_key_of_its_own_and_logout_of_the_host_leaves_it() -> None:
+    before = doc(kubelet_file(), KUBELET)
+    written = before.with_entry(Registry.parse("ghcr.io/org"), {"auth": enc("octocat", "ghp_org")})
+    assert "ghcr.io/org" in written.auths and "https://ghcr.io/v2/org" not in written.auths
+    removed = before.without_entry(Registry.parse("ghcr.io"))
+    assert list(removed.auths) == KUBELET_OTHERS
+
+
+def test_the_kubelet_reads_no_helpers_and_no_other_docker_fields() -> None:
+    tree = {"auths": {}, "credsStore": "pass", "credHelpers": {"ghcr.io": "gh"}, "psFormat": 5}
+    with pytest.raises(AuthFileError):
+        doc(tree, DOCKER)  # Docker decodes psFormat as a string
+    kubelet = doc(tree, KUBELET)
+    assert kubelet.helper_for(Registry.parse("ghcr.io")) is None
+    assert kubelet.resolve(Registry.parse("ghcr.io")).source == "none"
+
+
+def test_the_kubelet_reads_unpadded_auth_but_ignores_a_file_with_an_auth_without_colon() -> None:
+    unpadded = base64.b64encode(b"octocat:ghp_x").decode().rstrip("=")
+    assert unpadded != base64.b64encode(b"octocat:ghp_x").decode()
+    readable = doc({"auths": {"ghcr.io": {"auth": unpadded}}}, KUBELET)
+    assert readable.load_problem() is None
+    assert readable.resolve(Registry.parse("ghcr.io")).username == "octocat"
+    broken = doc({"auths": {"quay.io": {"auth": base64.b64encode(b"nocolon").decode()}}}, KUBELET)
+    assert "the kubelet ignores the whole file" in broken.load_problem()
+    with pytest.raises(AuthFileError, match="cannot be written"):
+        broken.with_entry(Registry.parse("ghcr.io"), {"auth": enc("octocat", "ghp_x")}).serialize()
+
+
+def test_aliases_with_different_credentials_are_reported_as_a_random_pick() -> None:
+    tree = {"auths": {"ghcr.io": {"auth": enc("a", "1")}, "https://ghcr.io/v2/": {"auth": enc("b", "2")}}}
+    resolution = doc(tree, KUBELET).resolve(Registry.parse("ghcr.io"))
+    assert resolution.source == "broken" and "at random" in resolution.problem

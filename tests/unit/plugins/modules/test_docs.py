@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import info_module_kwargs, login_module_kwargs, registry_module_kwargs
+from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import info_module_kwargs, login_module_kwargs, node_module_kwargs, registry_module_kwargs
 
 ROOT = Path(__file__).resolve().parents[4]
 MODULES = ROOT / "plugins" / "modules"
-SPECS = {"ghcr_login": login_module_kwargs, "ghcr_registry": registry_module_kwargs, "ghcr_auth_info": info_module_kwargs}
+SPECS = {"ghcr_login": login_module_kwargs, "ghcr_registry": registry_module_kwargs, "ghcr_auth_info": info_module_kwargs, "ghcr_node_auth": node_module_kwargs}
 
 
 def doc_strings(path: Path) -> dict[str, str]:

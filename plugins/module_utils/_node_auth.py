@@ -1,0 +1,169 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The ghcr_node_auth backend: the node-wide files that the kubelet and CRI-O read, written by _authwrite's runner.
+
+- kubelet: ``/var/lib/kubelet/config.json``, Docker's format read by the kubelet's rules (KUBELET engine).
+- crio: a containers-auth.json file (Podman's format; CRI-O reads it through containers/image) and a drop-in that
+  sets CRI-O's ``global_auth_file`` to it. CRI-O reads the auth file at every pull, the drop-in only at start: the
+  result names ``crio`` in ``restart`` exactly when the drop-in's bytes changed.
+
+From the ModuleLike object called ``module``: ``params``, ``check_mode``, ``_diff``, ``warn``, ``no_log_values`` and
+``get_bin_path``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any, Callable, NamedTuple
+
+from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import open_target
+from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import encode_auth
+from ansible_collections.fleet.ghcr.plugins.module_utils._authwrite import PRESENT, LoginRequest, LoginRunner, credentials_from
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, lookup_account
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import KUBELET, PODMAN
+
+KUBELET_CONSUMER = "kubelet"
+CRIO = "crio"
+CONSUMERS = (KUBELET_CONSUMER, CRIO)
+DROPIN_MODE = 0o644  # CRI-O's own drop-ins are world-readable; this one holds a path, not a secret
+
+
+class NodeRequest(NamedTuple):
+    login: LoginRequest
+    consumer_of: dict[str, str]  # auth file path -> consumer
+    dropin: str | None
+    dropin_text: bytes | None
+
+
+def dropin_text(auth_path: str) -> bytes:
+    """The whole CRI-O drop-in: it only points ``global_auth_file`` at the auth file."""
+    return (
+        "# Written by fleet.ghcr (ghcr_node_auth): CRI-O reads the registry credentials for image pulls from\n"
+        "# global_auth_file. CRI-O reads this drop-in when it starts; the auth file at every pull.\n"
+        "[crio.image]\n"
+        f'global_auth_file = "{auth_path}"\n'
+    ).encode()
+
+
+def _absolute(params: dict[str, Any], option: str) -> str:
+    value = params[option]
+    if not isinstance(value, str) or not os.path.isabs(value):
+        raise InputError(f"{option} must be an absolute path; got {value!r}.")
+    if any(char in value for char in '"\\') or any(not char.isprintable() for char in value):
+        raise InputError(f"{option} must not contain quotes, backslashes or control characters (it is written into a TOML string).")
+    return os.path.normpath(value)
+
+
+def build_node_request(params: dict[str, Any], warn: Callable[[str], None]) -> NodeRequest:
+    """Validate every option before anything is touched; raises InputError with what to fix."""
+    consumers = list(dict.fromkeys(params["consumers"] or []))
+    if not consumers:
+        raise InputError(f"consumers must name at least one of {', '.join(CONSUMERS)}.")
+    credentials = credentials_from(params, warn)
+    files: list[FileSpec] = []
+    consumer_of: dict[str, str] = {}
+    dropin = text = None
+    if KUBELET_CONSUMER in consumers:
+        path = _absolute(params, "kubelet_config_path")
+        files.append(FileSpec(KUBELET, path, True))
+        consumer_of[path] = KUBELET_CONSUMER
+    if CRIO in consumers:
+        path = _absolute(params, "crio_auth_path")
+        if path in consumer_of:
+            raise InputError(f"crio_auth_path and kubelet_config_path are the same file ({path}); the two consumers read different formats.")
+        files.append(FileSpec(PODMAN, path, True))
+        consumer_of[path] = CRIO
+        dropin = _absolute(params, "crio_dropin_path")
+        if dropin in consumer_of:
+            raise InputError(f"crio_dropin_path must be a file of its own, not {dropin}.")
+        text = dropin_text(path)
+    login = LoginRequest(
+        state=params["state"],
+        credentials=credentials,
+        account=lookup_account("root"),
+        files=files,
+        credential_helpers=True,  # CRI-O honours credHelpers in its auth file; the kubelet's file has none (KUBELET)
+        backup=params["backup"],
+    )
+    return NodeRequest(login, consumer_of, dropin, text)
+
+
+class DropinOutcome(NamedTuple):
+    action: str  # created, updated, unchanged
+    before: bytes | None
+    swept: list[str]
+
+
+def apply_dropin(path: str, text: bytes, account: Account, check_mode: bool) -> DropinOutcome:
+    """Write the drop-in when its bytes differ; never a backup beside it, since CRI-O parses every file in its directory."""
+    target = open_target(path, account, create_dirs=not check_mode)
+    if target is None:
+        return DropinOutcome("created", None, [])
+    with target, target.locked():
+        data, info = target.read()
+        leftovers = target.leftovers()
+        if data == text:
+            return DropinOutcome("unchanged", data, target.sweep(leftovers) if leftovers and not check_mode else [])
+        if check_mode:
+            return DropinOutcome("created" if data is None else "updated", data, [])
+        swept = target.sweep(leftovers)
+        mode = stat.S_IMODE(info.st_mode) if info else DROPIN_MODE
+        uid, gid = (info.st_uid, info.st_gid) if info else (account.uid, account.gid)
+        target.replace(text, mode=mode, uid=uid, gid=gid)
+    return DropinOutcome("created" if data is None else "updated", data, swept)
+
+
+def run_node_auth(module: ModuleLike) -> dict[str, Any]:
+    """The task result; a GhcrError raised here carries the message up to the failure."""
+    request = build_node_request(module.params, module.warn)
+    for credential in request.login.credentials:
+        if credential.secret is not None:
+            module.no_log_values.update({credential.secret, encode_auth(*credential.pair())})
+    _warn_about_shadowing(module, request)
+    result = LoginRunner(module, request.login).run()
+    del result["user"]
+    for item in result["auth_files"]:
+        del item["engine"]
+        item["consumer"] = request.consumer_of[item["path"]]
+    result["config_files"] = []
+    result["restart"] = []
+    if request.dropin and request.dropin_text is not None and request.login.state == PRESENT:
+        try:
+            outcome = apply_dropin(request.dropin, request.dropin_text, request.login.account, module.check_mode)
+        except OSError as exc:
+            raise AuthFileError(f"Cannot update {request.dropin}: {exc.strerror}. The node's files need root: add become: true.") from None
+        result["config_files"].append({"path": request.dropin, "consumer": CRIO, "action": outcome.action})
+        result["leftovers_removed"] += outcome.swept
+        if outcome.action != "unchanged":
+            result["changed"] = True
+            result["restart"].append(CRIO)
+            if module._diff:
+                before = outcome.before.decode("utf-8", "replace") if outcome.before is not None else ""
+                result["diff"].append(
+                    {"before_header": request.dropin, "after_header": request.dropin, "before": before, "after": request.dropin_text.decode("utf-8")}
+                )
+    return result
+
+
+def _warn_about_shadowing(module: ModuleLike, request: NodeRequest) -> None:
+    """The kubelet reads the first config.json it finds: a new one in its root dir hides root's Docker file."""
+    if request.login.state != PRESENT:
+        return
+    for path, consumer in request.consumer_of.items():
+        docker_file = os.path.join(request.login.account.home, ".docker", "config.json")
+        if consumer == KUBELET_CONSUMER and not os.path.exists(path) and os.path.exists(docker_file):
+            module.warn(
+                f"The kubelet reads the first Docker config it finds, {path} before {docker_file}: from now on it ignores"
+                f" the credentials of {docker_file}. Add them with this module (docker_config_json) if the kubelet needs them."
+            )
+
+
+__all__ = ("CONSUMERS", "CRIO", "KUBELET_CONSUMER", "build_node_request", "dropin_text", "run_node_auth")

@@ -1,0 +1,132 @@
+# Copyright (c) fleet.ghcr contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""fleet.ghcr.ghcr_node_auth through ansible-playbook: the kubelet's and CRI-O's files, merged, read by real clients.
+
+No kubelet or CRI-O runs here. The kubelet's file is Docker's format and CRI-O's auth file containers-auth.json, so
+skopeo reads what the module wrote; the key rules of the kubelet are those of its keyring (unit tests of _authfile),
+and the drop-in is parsed as TOML, the format CRI-O reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import tomllib  # the controller runs Python 3.11 or later (ansible-core 2.19+)
+
+from tests.support import clients
+from tests.support.ansible import assert_no_secret, run_tasks
+from tests.support.registry import random_token
+
+SEED_REF = "fleet/hello:1.0"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def node_task(registry, state: str = "present", **args: object) -> dict:
+    options = {"registry": registry.host, "state": state, **args}
+    if state == "present":
+        options.setdefault("username", "octocat")
+        options.setdefault("password", "{{ pat }}")
+    return {"name": "ghcr_node_auth under test", "fleet.ghcr.ghcr_node_auth": options}
+
+
+def existing_kubelet_file(registry_host: str, stale: str) -> dict:
+    """Shaped after "Interpretation of config.json" in the Kubernetes docs, plus a stale alias of our registry."""
+    return {
+        "auths": {
+            "my-registry.example/images": {"auth": b64("images:secret-a")},
+            "*.my-registry.example/images": {"auth": b64("glob:secret-b")},
+            f"https://{registry_host}/v2/": {"auth": b64(f"octocat:{stale}")},
+            f"{registry_host}/team": {"auth": b64("team:secret-c")},
+        },
+        "HttpHeaders": {"User-Agent": "kubelet-test"},
+    }
+
+
+def test_kubelet_file_merged_checked_written_read_by_skopeo_and_left_alone(tmp_path: Path, registry) -> None:
+    token, stale = registry.users["octocat"], random_token()
+    config = tmp_path / "var" / "lib" / "kubelet" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps(existing_kubelet_file(registry.host, stale), indent=4) + "\n")
+    config.chmod(0o600)
+    before = config.read_bytes()
+    task = node_task(registry, consumers=["kubelet"], kubelet_config_path=str(config))
+
+    check = run_tasks(tmp_path / "check", [task], secrets={"pat": token}, options=["--check", "--diff"])
+    assert check.returncode == 0, check.output
+    assert check.results[0]["changed"] is True and config.read_bytes() == before
+    assert_no_secret(check.output + check.log + json.dumps(check.results), "octocat", token)
+    assert_no_secret(check.output, "octocat", stale)
+
+    first = run_tasks(tmp_path / "first", [task], secrets={"pat": token})
+    assert first.returncode == 0, first.output
+    result = first.results[0]
+    assert result["auth_files"] == [{"path": str(config), "action": "updated", "via": "file", "consumer": "kubelet"}]
+    assert result["restart"] == []
+    written = json.loads(config.read_text())
+    assert list(written["auths"]) == ["my-registry.example/images", "*.my-registry.example/images", f"{registry.host}/team", registry.host]
+    assert written["auths"][registry.host] == {"auth": b64(f"octocat:{token}")}
+    assert written["HttpHeaders"] == {"User-Agent": "kubelet-test"}
+    assert config.read_text().startswith('{\n    "auths"'), "the file's indentation is kept"
+    inspected = clients.skopeo_inspect(config, f"{registry.host}/{SEED_REF}", registry.cert_dir)
+    assert inspected.returncode == 0, inspected.stderr
+
+    written_bytes, mtime = config.read_bytes(), config.stat().st_mtime_ns
+    again = run_tasks(tmp_path / "again", [task], secrets={"pat": token})
+    assert again.results[0]["changed"] is False
+    assert config.read_bytes() == written_bytes and config.stat().st_mtime_ns == mtime
+
+    logout = run_tasks(tmp_path / "logout", [node_task(registry, "absent", consumers=["kubelet"], kubelet_config_path=str(config))])
+    assert logout.results[0]["changed"] is True, logout.output
+    assert list(json.loads(config.read_text())["auths"]) == ["my-registry.example/images", "*.my-registry.example/images", f"{registry.host}/team"]
+
+
+def test_crio_auth_file_and_drop_in_restart_only_when_the_drop_in_changes(tmp_path: Path, registry, podman_env) -> None:
+    etc = tmp_path / "etc" / "crio"
+    (etc / "crio.conf.d").mkdir(parents=True)
+    vendor = etc / "crio.conf.d" / "10-crio.conf"
+    vendor.write_text('[crio.runtime]\ndefault_runtime = "crun"\n')
+    auth, dropin = etc / "registry-auth.json", etc / "crio.conf.d" / "20-fleet-ghcr.conf"
+    paths = {"crio_auth_path": str(auth), "crio_dropin_path": str(dropin)}
+    old, new = random_token(), registry.users["octocat"]
+
+    first = run_tasks(tmp_path / "first", [node_task(registry, consumers=["crio"], **paths)], secrets={"pat": old})
+    assert first.returncode == 0, first.output
+    assert first.results[0]["restart"] == ["crio"]
+    assert first.results[0]["config_files"] == [{"path": str(dropin), "consumer": "crio", "action": "created"}]
+    assert tomllib.loads(dropin.read_text()) == {"crio": {"image": {"global_auth_file": str(auth)}}}
+    assert oct(auth.stat().st_mode & 0o777) == "0o600"
+    assert vendor.read_text() == '[crio.runtime]\ndefault_runtime = "crun"\n'
+
+    rotated = run_tasks(tmp_path / "rotate", [node_task(registry, consumers=["crio"], **paths)], secrets={"pat": new}, options=["--diff"])
+    assert rotated.results[0]["changed"] is True and rotated.results[0]["restart"] == [], "CRI-O reads the auth file at every pull"
+    assert_no_secret(rotated.output, "octocat", new)
+    assert_no_secret(rotated.output, "octocat", old)
+    login = clients.podman_get_login(auth, registry.host, podman_env)
+    assert login.returncode == 0 and login.stdout.strip() == "octocat", login.stderr
+    pulled = clients.skopeo_inspect(auth, f"{registry.host}/{SEED_REF}", registry.cert_dir)
+    assert pulled.returncode == 0, pulled.stderr
+
+    again = run_tasks(tmp_path / "again", [node_task(registry, consumers=["crio"], **paths)], secrets={"pat": new})
+    assert again.results[0]["changed"] is False and again.results[0]["restart"] == []
+
+    logout = run_tasks(tmp_path / "logout", [node_task(registry, "absent", consumers=["crio"], **paths)])
+    assert logout.results[0]["changed"] is True and logout.results[0]["restart"] == []
+    assert json.loads(auth.read_text()) == {"auths": {}}
+    assert dropin.exists(), "a global_auth_file naming a missing file would fail every pull"
+    assert sorted(os.listdir(etc / "crio.conf.d")) == ["10-crio.conf", "20-fleet-ghcr.conf"], "nothing else beside the drop-ins"
+
+
+def test_bad_paths_are_refused_before_anything_is_written(tmp_path: Path, registry) -> None:
+    task = node_task(registry, consumers=["crio"], crio_auth_path='/etc/crio/"odd".json', crio_dropin_path=str(tmp_path / "d.conf"))
+    run = run_tasks(tmp_path / "run", [task], secrets={"pat": registry.users["octocat"]})
+    assert run.results[0]["failed"] is True
+    assert "crio_auth_path must not contain quotes" in run.results[0]["msg"]
+    assert not (tmp_path / "d.conf").exists()
