@@ -31,7 +31,8 @@ options:
   registry:
     description:
       - The registry, as for M(fleet.ghcr.ghcr_login)'s O(fleet.ghcr.ghcr_login#module:registry). The kubelet matches
-        the key by host and path prefix, so V(ghcr.io/my-org) limits the credential to that organisation's images.
+        the key by host and plain path prefix, so V(ghcr.io/my-org) limits the credential to images whose name starts
+        with C(ghcr.io/my-org).
     type: string
     default: ghcr.io
 seealso:

@@ -60,7 +60,7 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
-            raise _Refused(f"the key {key!r} appears twice in one object (the clients keep only one of them): remove the duplicate")
+            raise _Refused(f"the key {_shown(key)} appears twice in one object (the clients keep only one of them): remove the duplicate")
         seen[key] = value
     return seen
 
@@ -227,7 +227,7 @@ def _check_kind(value: Any, kind: str, where: str, engine: str) -> None:
     if kind not in ("entries", "proxies", "plugins"):
         return
     for key, item in value.items():
-        inner = f"{where}[{key!r}]"
+        inner = f"{where}[{_shown(key)}]"
         if item is not None and not isinstance(item, dict):
             raise _Refused(wrong.format("an object of objects"))
         if kind == "plugins":
@@ -267,7 +267,9 @@ def decode_auth_bytes(value: str) -> tuple[bytes, bytes]:
 
 
 def _padded(value: str) -> str:
-    """``value`` with the base64 padding the kubelet adds itself before decoding (it reads unpadded values too)."""
+    """``value`` as the kubelet decodes it: without any ``=``, as unpadded base64; with one, as padded base64."""
+    if "=" in value:
+        return value
     return value + "=" * (-len(value.replace("\r", "").replace("\n", "")) % 4)
 
 
@@ -357,6 +359,21 @@ def kubelet_key(key: str) -> str:
     return authority.rpartition("@")[2] + ("" if path in ("", "/") else path)
 
 
+def kubelet_alias(key: str) -> str:
+    """The key under which the kubelet's lookup finds what ``key`` holds: :func:`kubelet_key` without a trailing slash
+    (``ghcr.io/org/`` matches what ``ghcr.io/org`` matches, or less), ``index.docker.io`` as ``docker.io`` (its Docker
+    Hub fallback)."""
+    normal = kubelet_key(key).rstrip("/")
+    return "docker.io" if normal == "index.docker.io" else normal
+
+
+def _shown(key: str) -> str:
+    """``key`` for a message: a key may be a URL with ``user:password@`` in it."""
+    from ansible_collections.fleet.ghcr.plugins.module_utils._redaction import hide_userinfo
+
+    return repr(hide_userinfo(key))
+
+
 def _podman_lookup_order(registry: Registry) -> list[str]:
     parts = registry.name.split("/")
     return ["/".join(parts[:count]) for count in range(len(parts), 0, -1)]
@@ -414,9 +431,9 @@ class AuthFile:
                 try:
                     username, _secret = decode_auth_bytes(value)
                 except ValueError as exc:
-                    return f"the 'auth' value of the entry {key!r} is {exc}, so {client} the whole file"
+                    return f"the 'auth' value of the entry {_shown(key)} is {exc}, so {client} the whole file"
                 if not username and self.engine == DOCKER:
-                    return f"the 'auth' value of the entry {key!r} has an empty username, so Docker refuses the whole file"
+                    return f"the 'auth' value of the entry {_shown(key)} has an empty username, so Docker refuses the whole file"
         return None
 
     def __eq__(self, other: object) -> bool:
@@ -481,7 +498,7 @@ class AuthFile:
         auths = self.auths
         if engine == KUBELET:  # every matching key is tried, exact or alias, in random order among aliases
             key = registry.key(KUBELET)
-            return self._fallback([other for other in auths if kubelet_key(other) == key], registry, engine)
+            return self._fallback([other for other in auths if kubelet_alias(other) == key], registry, engine)
         if engine == DOCKER:
             key = registry.whole().key(DOCKER)
             if key in auths:
@@ -496,7 +513,7 @@ class AuthFile:
     def _fallback(self, keys: list[str], registry: Registry, engine: str) -> Resolution:
         found = [self.entry(key, engine) for key in keys]
         if len({(item.source, item.username, item.secret) for item in found}) > 1:
-            names = ", ".join(repr(key) for key in keys)
+            names = ", ".join(_shown(key) for key in keys)
             return Resolution("broken", problem=f"{self.path} has several entries for {registry.host} ({names}) and {engine} picks one of them at random")
         if len(found) > 1:  # the same credential under several keys: which key the client reads is left to chance
             return Resolution(found[0].source, username=found[0].username, secret=found[0].secret)
@@ -515,7 +532,7 @@ class AuthFile:
             except ValueError as exc:
                 if engine == PODMAN and "username:secret" in str(exc):
                     return Resolution("none", key=key)  # containers/image skips it, as Docker's helper placeholders
-                return Resolution("broken", key=key, problem=f"{self.path}: the 'auth' value of the entry {key!r} is {exc}")
+                return Resolution("broken", key=key, problem=f"{self.path}: the 'auth' value of the entry {_shown(key)} is {exc}")
             return Resolution("entry", key=key, username=username.decode("utf-8", "replace"), secret=secret.decode("utf-8", "replace"))
         if engine in (DOCKER, KUBELET):
             username, secret = field_value(entry, "username"), field_value(entry, "password")
@@ -536,7 +553,7 @@ class AuthFile:
         """
         own = registry.key(self.engine)
         if self.engine == KUBELET:
-            return [key for key in self.auths if kubelet_key(key) == own]
+            return [key for key in self.auths if kubelet_alias(key) == own]
         if registry.is_namespaced:
             return [own] if own in self.auths else []
         hub = podman_hostname(registry.host)

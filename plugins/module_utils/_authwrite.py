@@ -24,7 +24,7 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFi
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, HelperError, InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec
-from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, PODMAN, Registry
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import DOCKER, KUBELET, PODMAN, Registry
 from ansible_collections.fleet.ghcr.plugins.module_utils._token import clean_token
 
 if TYPE_CHECKING:  # loaded only for files that name a credential helper: every module run compiles what it imports
@@ -180,7 +180,7 @@ class LoginRunner:
         elif data is not None:
             problem = before.load_problem()
             if problem:
-                self.module.warn(f"{spec.path} is left as it was, but Docker cannot load it: {problem}.")
+                self.module.warn(f"{spec.path} is left as it was, but {'the kubelet' if spec.engine == KUBELET else 'Docker'} cannot load it: {problem}.")
         plan.new_mode = self._tightened_mode(spec, info)
         return plan
 

@@ -84,6 +84,12 @@ def build_node_request(params: dict[str, Any], warn: Callable[[str], None]) -> N
         dropin = _absolute(params, "crio_dropin_path")
         if dropin in consumer_of:
             raise InputError(f"crio_dropin_path must be a file of its own, not {dropin}.")
+        dropin_dir = os.path.dirname(dropin)
+        if os.path.commonpath([dropin_dir, path]) == dropin_dir:
+            raise InputError(
+                f"crio_auth_path ({path}) must not be in the drop-in directory {dropin_dir}: CRI-O reads every file there as"
+                " TOML, and would not start."
+            )
         text = dropin_text(path)
     login = LoginRequest(
         state=params["state"],
@@ -99,7 +105,7 @@ def build_node_request(params: dict[str, Any], warn: Callable[[str], None]) -> N
 class DropinOutcome(NamedTuple):
     action: str  # created, updated, unchanged
     before: bytes | None
-    swept: list[str]
+    leftovers: list[str]  # temporary files of killed runs beside it: removed, or to be removed in check mode
 
 
 def apply_dropin(path: str, text: bytes, account: Account, check_mode: bool) -> DropinOutcome:
@@ -110,15 +116,15 @@ def apply_dropin(path: str, text: bytes, account: Account, check_mode: bool) -> 
     with target, target.locked():
         data, info = target.read()
         leftovers = target.leftovers()
-        if data == text:
-            return DropinOutcome("unchanged", data, target.sweep(leftovers) if leftovers and not check_mode else [])
+        action = "unchanged" if data == text else "created" if data is None else "updated"
         if check_mode:
-            return DropinOutcome("created" if data is None else "updated", data, [])
+            return DropinOutcome(action, data, leftovers)
         swept = target.sweep(leftovers)
-        mode = stat.S_IMODE(info.st_mode) if info else DROPIN_MODE
-        uid, gid = (info.st_uid, info.st_gid) if info else (account.uid, account.gid)
-        target.replace(text, mode=mode, uid=uid, gid=gid)
-    return DropinOutcome("created" if data is None else "updated", data, swept)
+        if action != "unchanged":
+            mode = stat.S_IMODE(info.st_mode) if info else DROPIN_MODE
+            uid, gid = (info.st_uid, info.st_gid) if info else (account.uid, account.gid)
+            target.replace(text, mode=mode, uid=uid, gid=gid)
+    return DropinOutcome(action, data, swept)
 
 
 def run_node_auth(module: ModuleLike) -> dict[str, Any]:
@@ -141,7 +147,11 @@ def run_node_auth(module: ModuleLike) -> dict[str, Any]:
         except OSError as exc:
             raise AuthFileError(f"Cannot update {request.dropin}: {exc.strerror}. The node's files need root: add become: true.") from None
         result["config_files"].append({"path": request.dropin, "consumer": CRIO, "action": outcome.action})
-        result["leftovers_removed"] += outcome.swept
+        result["leftovers_removed"] += outcome.leftovers
+        if outcome.leftovers:
+            result["changed"] = True
+            done = "would be removed" if module.check_mode else "were removed"
+            module.warn(f"{len(outcome.leftovers)} temporary file(s) that a killed run left beside {request.dropin} {done}.")
         if outcome.action != "unchanged":
             result["changed"] = True
             result["restart"].append(CRIO)
@@ -154,15 +164,23 @@ def run_node_auth(module: ModuleLike) -> dict[str, Any]:
 
 
 def _warn_about_shadowing(module: ModuleLike, request: NodeRequest) -> None:
-    """The kubelet reads the first config.json it finds: a new one in its root dir hides root's Docker file."""
+    """The kubelet reads the first Docker config it finds: a new one in its root dir hides the ones it read before.
+
+    After its root dir, the kubelet looks in its working directory and its home: under systemd, without HOME, that is
+    ``/config.json`` and ``/.docker/config.json``; started with HOME=/root, root's Docker file.
+    """
     if request.login.state != PRESENT:
         return
     for path, consumer in request.consumer_of.items():
-        docker_file = os.path.join(request.login.account.home, ".docker", "config.json")
-        if consumer == KUBELET_CONSUMER and not os.path.exists(path) and os.path.exists(docker_file):
+        if consumer != KUBELET_CONSUMER or os.path.exists(path):
+            continue
+        home_file = os.path.join(request.login.account.home, ".docker", "config.json")
+        hidden = [other for other in ("/config.json", "/.docker/config.json", home_file) if os.path.isfile(other)]
+        if hidden:
             module.warn(
-                f"The kubelet reads the first Docker config it finds, {path} before {docker_file}: from now on it ignores"
-                f" the credentials of {docker_file}. Add them with this module (docker_config_json) if the kubelet needs them."
+                f"The kubelet reads the first Docker config it finds, and {path} comes first: from now on it ignores"
+                f" {', '.join(hidden)} (if it read {'them' if len(hidden) > 1 else 'it'}). Give their credentials to this module"
+                " (docker_config_json) if the kubelet needs them."
             )
 
 

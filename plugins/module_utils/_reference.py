@@ -111,7 +111,7 @@ class Registry(NamedTuple):
 
     def key(self, engine: str) -> str:
         """The ``auths`` key ``engine`` writes and looks up first; Docker has no per-namespace credentials."""
-        if engine == PODMAN or (engine == KUBELET and not self.is_docker_hub):
+        if engine in (PODMAN, KUBELET):
             return self.name
         if self.namespace:
             raise InputError(

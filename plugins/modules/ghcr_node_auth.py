@@ -78,13 +78,17 @@ options:
   kubelet_config_path:
     description:
       - The kubelet's C(config.json), in its root directory (C(--root-dir), default C(/var/lib/kubelet)). It is the
-        first place the kubelet looks, so once it exists the kubelet no longer reads root's C(~/.docker/config.json);
-        the module warns when it creates the file while that one exists.
+        first place the kubelet looks, so once it exists the kubelet no longer reads the files it looks at later
+        (C(/config.json) and C(/.docker/config.json) under systemd, or root's C(~/.docker/config.json)); the module
+        warns when it creates the file while one of those exists.
     type: str
     default: /var/lib/kubelet/config.json
   crio_auth_path:
     description:
       - The auth file CRI-O reads (its C(global_auth_file)). While it is set, CRI-O reads no other auth file.
+      - It must not be in the drop-in directory of O(crio_dropin_path), where CRI-O reads every file as TOML.
+      - A C(--global-auth-file) option or C(CONTAINER_GLOBAL_AUTH_FILE) in CRI-O's service, or a drop-in that sorts
+        later and sets C(global_auth_file) too, overrides the drop-in.
     type: str
     default: /etc/crio/registry-auth.json
   crio_dropin_path:
@@ -112,14 +116,21 @@ EXAMPLES = r"""
     password: "{{ ghcr_pat }}"
   become: true
 
-- name: Log CRI-O in outside Kubernetes, and restart it when its configuration changed
+- name: Log CRI-O in outside Kubernetes
   fleet.ghcr.ghcr_node_auth:
     consumers: [crio]
     username: "{{ ghcr_username }}"
     password: "{{ ghcr_pat }}"
   become: true
   register: node_auth
-  notify: Restart CRI-O
+
+# A new token needs no restart (CRI-O reads its auth file at every pull); a new drop-in does.
+- name: Restart CRI-O when its configuration changed
+  ansible.builtin.systemd_service:
+    name: crio
+    state: restarted
+  become: true
+  when: "'crio' in node_auth.restart"
 
 - name: Log the kubelet out again
   fleet.ghcr.ghcr_node_auth:
@@ -151,6 +162,11 @@ auth_files:
       description: V(file), or V(helper) when CRI-O's auth file sends the registry to a credential helper.
       type: str
       sample: file
+    helper:
+      description: The credential helper that holds the credential, when RV(auth_files[].via=helper).
+      type: str
+      returned: when RV(auth_files[].via=helper)
+      sample: pass
 config_files:
   description: The consumers' configuration files the module manages (the CRI-O drop-in), with what happened to them.
   returned: always

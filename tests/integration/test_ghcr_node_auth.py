@@ -124,9 +124,24 @@ def test_crio_auth_file_and_drop_in_restart_only_when_the_drop_in_changes(tmp_pa
     assert sorted(os.listdir(etc / "crio.conf.d")) == ["10-crio.conf", "20-fleet-ghcr.conf"], "nothing else beside the drop-ins"
 
 
+def test_crio_check_mode_and_diff_show_the_drop_in_and_write_nothing(tmp_path: Path, registry) -> None:
+    etc = tmp_path / "etc" / "crio"
+    paths = {"crio_auth_path": str(etc / "registry-auth.json"), "crio_dropin_path": str(etc / "crio.conf.d" / "20-fleet-ghcr.conf")}
+    token = registry.users["octocat"]
+    check = run_tasks(tmp_path / "check", [node_task(registry, consumers=["crio"], **paths)], secrets={"pat": token}, options=["--check", "--diff"])
+    assert check.returncode == 0, check.output
+    result = check.results[0]
+    assert result["changed"] is True and result["restart"] == ["crio"]
+    assert f'global_auth_file = "{etc / "registry-auth.json"}"' in check.output, "the diff shows the drop-in"
+    assert_no_secret(check.output + check.log + json.dumps(check.results), "octocat", token)
+    assert not etc.exists(), "check mode creates no directory and no file"
+
+
 def test_bad_paths_are_refused_before_anything_is_written(tmp_path: Path, registry) -> None:
-    task = node_task(registry, consumers=["crio"], crio_auth_path='/etc/crio/"odd".json', crio_dropin_path=str(tmp_path / "d.conf"))
+    etc = tmp_path / "etc" / "crio"
+    task = node_task(registry, consumers=["kubelet", "crio"], kubelet_config_path=str(tmp_path / "kubelet" / "config.json"),
+                     crio_auth_path=str(etc / 'odd"name.json'), crio_dropin_path=str(etc / "crio.conf.d" / "20-fleet-ghcr.conf"))
     run = run_tasks(tmp_path / "run", [task], secrets={"pat": registry.users["octocat"]})
     assert run.results[0]["failed"] is True
     assert "crio_auth_path must not contain quotes" in run.results[0]["msg"]
-    assert not (tmp_path / "d.conf").exists()
+    assert not etc.exists() and not (tmp_path / "kubelet").exists(), "no consumer's file was written"

@@ -445,3 +445,29 @@ def test_aliases_with_different_credentials_are_reported_as_a_random_pick() -> N
     tree = {"auths": {"ghcr.io": {"auth": enc("a", "1")}, "https://ghcr.io/v2/": {"auth": enc("b", "2")}}}
     resolution = doc(tree, KUBELET).resolve(Registry.parse("ghcr.io"))
     assert resolution.source == "broken" and "at random" in resolution.problem
+
+
+def test_kubelet_docker_hub_key_is_docker_io_and_index_docker_io_is_its_alias() -> None:
+    tree = {"auths": {"https://index.docker.io/v1/": {"auth": enc("old", "1")}, "docker.io": {"auth": enc("old", "2")}}}
+    tree["auths"]["docker.io/org"] = {"auth": enc("o", "3")}
+    written = doc(tree, KUBELET).with_entry(Registry.parse("docker.io"), {"auth": enc("octocat", "ghp_new")})
+    assert list(written.auths) == ["docker.io", "docker.io/org"]  # the own key keeps its place
+    assert list(doc(tree, KUBELET).without_entry(Registry.parse("index.docker.io")).auths) == ["docker.io/org"]
+    assert Registry.parse("docker.io/org").key(KUBELET) == "docker.io/org"
+
+
+def test_kubelet_path_key_with_a_trailing_slash_is_the_same_key() -> None:
+    tree = {"auths": {"ghcr.io/org/": {"auth": enc("old", "1")}, "https://ghcr.io/v2/org/": {"auth": enc("old", "2")}, "ghcr.io/org2": {"auth": enc("x", "3")}}}
+    assert list(doc(tree, KUBELET).without_entry(Registry.parse("ghcr.io/org")).auths) == ["ghcr.io/org2"]
+
+
+def test_kubelet_rejects_a_half_padded_auth_as_the_kubelet_does() -> None:
+    padded = base64.b64encode(b"octocat:ghp_x").decode()
+    assert padded.endswith("==")
+    assert doc({"auths": {"ghcr.io": {"auth": padded[:-1]}}}, KUBELET).load_problem() is not None
+
+
+def test_messages_never_quote_user_info_of_a_key() -> None:
+    tree = {"auths": {"https://user:hunter2@quay.io": {"auth": base64.b64encode(b"nocolon").decode()}}}
+    problem = doc(tree, KUBELET).load_problem()
+    assert "hunter2" not in problem and "quay.io" in problem

@@ -51,6 +51,7 @@ def test_the_drop_in_is_toml_that_sets_only_global_auth_file() -> None:
         ({"crio_auth_path": "/etc/crio/a\nb.json"}, "control characters"),
         ({"crio_auth_path": "/var/lib/kubelet/config.json"}, "are the same file"),
         ({"crio_dropin_path": "/etc/crio/registry-auth.json"}, "must be a file of its own"),
+        ({"crio_auth_path": "/etc/crio/crio.conf.d/auth.json"}, "must not be in the drop-in directory"),
         ({"password": "   "}, "is empty"),
     ],
 )
