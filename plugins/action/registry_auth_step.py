@@ -58,7 +58,7 @@ display = Display()
 # Ansible loads this action in its main process and forks a worker per host and task. Loading the token lookup here
 # too means the workers inherit it, instead of each loading it again (and parsing its documentation) for its host.
 # The same holds for Jinja's filters, which the first filter a worker meets (the role's defaults use some) loads.
-if HAS_DATA_TAGGING and trust_as_template is not None:
+if HAS_DATA_TAGGING:
     with contextlib.suppress(AnsibleError):  # the write step's own lookup then says what is wrong
         lookup_loader.get("fleet.ghcr.ghcr_pat", class_only=True)
         Templar(loader=DataLoader()).template(trust_as_template("{{ '' | default('') | trim }}"))
@@ -97,7 +97,7 @@ class ActionModule(PipedLogin, ActionBase):
     _VALID_ARGS = frozenset(("step", "host"))
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-        if not HAS_DATA_TAGGING or trust_as_template is None:
+        if not HAS_DATA_TAGGING:
             raise AnsibleActionFail(unsupported_core("The fleet.ghcr.registry_auth role"))
         result = super().run(tmp, task_vars)
         del tmp

@@ -175,7 +175,7 @@ from typing import Any, Callable
 from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.parsing.vault import AnsibleVaultError, is_encrypted_file
 
-try:  # ansible-core 2.19's data tagging; older releases get a clear error from run(), not an import failure
+try:  # ansible-core 2.19's data tagging (plugin_utils/_core.py); run() explains an older core
     from ansible.parsing.vault import VaultHelper, VaultSecretsContext
 except ImportError:
     VaultHelper = VaultSecretsContext = None
@@ -185,7 +185,7 @@ from ansible.utils.display import Display
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import MAX_FILE_SIZE, read_file
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import lookup_account
-from ansible_collections.fleet.ghcr.plugins.plugin_utils._core import unsupported_core
+from ansible_collections.fleet.ghcr.plugins.plugin_utils._core import HAS_DATA_TAGGING, unsupported_core
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._patsource import (
     Attempt,
     PatSourceError,
@@ -205,7 +205,7 @@ Found = tuple[Any, Attempt]
 
 class LookupModule(LookupBase):
     def run(self, terms: list, variables: dict[str, Any] | None = None, **kwargs: Any) -> list[str]:
-        if VaultHelper is None or VaultSecretsContext is None:
+        if not HAS_DATA_TAGGING:
             raise AnsibleLookupError(unsupported_core("fleet.ghcr.ghcr_pat"))
         if terms:
             raise AnsibleLookupError(

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from ansible.release import __version__ as ansible_core_version
 
-try:
-    from ansible.parsing.vault import VaultHelper
+try:  # what the lookup and the role's action import from ansible-core 2.19
+    from ansible.parsing.vault import VaultHelper, VaultSecretsContext  # noqa: F401
+    from ansible.template import trust_as_template  # noqa: F401
 except ImportError:  # ansible-core < 2.19
-    VaultHelper = None
-
-HAS_DATA_TAGGING = VaultHelper is not None
+    HAS_DATA_TAGGING = False
+else:
+    HAS_DATA_TAGGING = True
 
 
 def unsupported_core(plugin: str, version: str = ansible_core_version) -> str:

@@ -129,7 +129,7 @@ def test_a_controller_without_data_tagging_gets_a_clear_error(monkeypatch: pytes
 
     tests/older_core runs the lookup and the role on a real ansible-core 2.18 (nox -s older-core)."""
     plugin = lookup_loader.get("fleet.ghcr.ghcr_pat")
-    monkeypatch.setattr(sys.modules[type(plugin).__module__], "VaultHelper", None)
+    monkeypatch.setattr(sys.modules[type(plugin).__module__], "HAS_DATA_TAGGING", False)
     message = failure(host(ghcr_pat=token()))
     assert f"fleet.ghcr.ghcr_pat needs ansible-core 2.19 or later, and this controller runs {ansible_version}" in message
     assert "execution environment built with ansible-core>=2.20,<2.22" in message
