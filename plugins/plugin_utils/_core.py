@@ -14,8 +14,8 @@ from __future__ import annotations
 from ansible.release import __version__ as ansible_core_version
 
 try:  # what the lookup and the role's action import from ansible-core 2.19
-    from ansible.parsing.vault import VaultHelper, VaultSecretsContext  # noqa: F401
-    from ansible.template import trust_as_template  # noqa: F401
+    from ansible.parsing.vault import VaultHelper, VaultSecretsContext  # noqa: F401  # pylint: disable=unused-import
+    from ansible.template import trust_as_template  # noqa: F401  # pylint: disable=unused-import
 except ImportError:  # ansible-core < 2.19
     HAS_DATA_TAGGING = False
 else:
