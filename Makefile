@@ -153,8 +153,13 @@ scale: venv collection-path
 TEST_SESSIONS := $(LINT_SESSIONS) $(DOCS_SESSIONS) $(UNITS_SESSIONS) $(SANITY_SESSIONS) $(BUILD_SESSIONS) \
 	$(INTEGRATION_SESSIONS) molecule $(DEMO_SESSIONS)
 
+# The whole output also goes to build/test.log; when a session fails, its error lines are repeated at the end, where a
+# CI log that keeps only the tail still shows them.
 test: system-deps venv collection-path
-	$(NOX) -s $(TEST_SESSIONS) $(NOX_ARGS)
+	@$(NOX) -s $(TEST_SESSIONS) $(NOX_ARGS) 2>&1 | tee $(BUILD)/test.log || { \
+		echo; echo "==== what failed (from build/test.log) ===="; \
+		grep -E '^(ERROR|FAILED|E  )|^nox > .*(failed|aborted|Error|not found)|Error:|error:' $(BUILD)/test.log | grep -v 'RETRYING' | tail -n 80; \
+		exit 1; }
 
 clean:
 	rm -rf $(BUILD) .nox tests/output .pytest_cache .ruff_cache .hypothesis
