@@ -56,10 +56,13 @@ _NODE_ARGS: dict[str, dict[str, Any]] = {
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "docker_config_json": {"type": "raw", "no_log": True},
     "backup": {"type": "bool", "default": False},
-    "consumers": {"type": "list", "elements": "str", "required": True, "choices": ["kubelet", "crio"]},
+    "consumers": {"type": "list", "elements": "str", "required": True, "choices": ["kubelet", "crio", "k3s", "rke2"]},
     "kubelet_config_path": {"type": "str", "default": "/var/lib/kubelet/config.json"},
     "crio_auth_path": {"type": "str", "default": "/etc/crio/registry-auth.json"},
     "crio_dropin_path": {"type": "str", "default": "/etc/crio/crio.conf.d/20-fleet-ghcr.conf"},
+    "k3s_registries_path": {"type": "str", "default": "/etc/rancher/k3s/registries.yaml"},
+    "rke2_registries_path": {"type": "str", "default": "/etc/rancher/rke2/registries.yaml"},
+    "registries_yaml": {"type": "str", "no_log": True},
 }
 
 _REGISTRY_CHECK_ARGS: dict[str, dict[str, Any]] = {

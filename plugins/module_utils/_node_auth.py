@@ -11,6 +11,9 @@
 - crio: a containers-auth.json file (Podman's format; CRI-O reads it through containers/image) and a drop-in that
   sets CRI-O's ``global_auth_file`` to it. CRI-O reads the auth file at every pull, the drop-in only at start: the
   result names ``crio`` in ``restart`` exactly when the drop-in's bytes changed.
+- k3s, rke2: ``registries.yaml``, parsed and rendered on the controller by the module's action; this side reads the
+  files and writes what the action decided (_registries_file.py). Both read it only at start: ``restart`` names
+  the consumer when the file's bytes changed.
 
 From the ModuleLike object called ``module``: ``params``, ``check_mode``, ``_diff``, ``warn``, ``no_log_values`` and
 ``get_bin_path``.
@@ -25,14 +28,18 @@ from typing import Any, Callable, NamedTuple
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import open_target
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import encode_auth
 from ansible_collections.fleet.ghcr.plugins.module_utils._authwrite import PRESENT, LoginRequest, LoginRunner, credentials_from
-from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
+from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, GhcrError, InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, lookup_account
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import KUBELET, PODMAN
+from ansible_collections.fleet.ghcr.plugins.module_utils._registries_file import parse_payload, read_registries, write_registries
 
 KUBELET_CONSUMER = "kubelet"
 CRIO = "crio"
-CONSUMERS = (KUBELET_CONSUMER, CRIO)
+K3S = "k3s"
+RKE2 = "rke2"
+CONSUMERS = (KUBELET_CONSUMER, CRIO, K3S, RKE2)
+REGISTRIES_YAML_CONSUMERS = (K3S, RKE2)
 DROPIN_MODE = 0o644  # CRI-O's own drop-ins are world-readable; this one holds a path, not a secret
 
 
@@ -41,6 +48,21 @@ class NodeRequest(NamedTuple):
     consumer_of: dict[str, str]  # auth file path -> consumer
     dropin: str | None
     dropin_text: bytes | None
+    registries: dict[str, str]  # registries.yaml path -> k3s or rke2
+
+
+def registries_paths(params: dict[str, Any], consumers: list[str], taken: dict[str, str] | None = None) -> dict[str, str]:
+    """The registries.yaml file of each k3s/RKE2 consumer asked for, checked: path -> consumer."""
+    found: dict[str, str] = {}
+    for consumer in consumers:
+        if consumer not in REGISTRIES_YAML_CONSUMERS:
+            continue
+        option = f"{consumer}_registries_path"
+        path = _absolute(params, option)
+        if path in found or path in (taken or {}):
+            raise InputError(f"{option} ({path}) is also the file of another consumer; each consumer needs a file of its own.")
+        found[path] = consumer
+    return found
 
 
 def dropin_text(auth_path: str) -> bytes:
@@ -91,6 +113,7 @@ def build_node_request(params: dict[str, Any], warn: Callable[[str], None]) -> N
                 " TOML, and would not start."
             )
         text = dropin_text(path)
+    registries = registries_paths(params, consumers, {**consumer_of, **({dropin: CRIO} if dropin else {})})
     login = LoginRequest(
         state=params["state"],
         credentials=credentials,
@@ -99,7 +122,7 @@ def build_node_request(params: dict[str, Any], warn: Callable[[str], None]) -> N
         credential_helpers=True,  # CRI-O honours credHelpers in its auth file; the kubelet's file has none (KUBELET)
         backup=params["backup"],
     )
-    return NodeRequest(login, consumer_of, dropin, text)
+    return NodeRequest(login, consumer_of, dropin, text, registries)
 
 
 class DropinOutcome(NamedTuple):
@@ -130,6 +153,18 @@ def apply_dropin(path: str, text: bytes, account: Account, check_mode: bool) -> 
 def run_node_auth(module: ModuleLike) -> dict[str, Any]:
     """The task result; a GhcrError raised here carries the message up to the failure."""
     request = build_node_request(module.params, module.warn)
+    writes: list[Any] = []
+    if request.registries:
+        payload = module.params["registries_yaml"]
+        if payload is None:
+            raise InputError(
+                "k3s and rke2 are handled by this module's action, which reads registries.yaml on the controller: run"
+                " fleet.ghcr.ghcr_node_auth as a task of a play or an ad hoc command, not as a bare module."
+            )
+        parsed = parse_payload(payload, request.registries)
+        if parsed is True:
+            return {"changed": False, "registries_files": _read(request)}
+        writes = parsed if isinstance(parsed, list) else []
     for credential in request.login.credentials:
         if credential.secret is not None:
             module.no_log_values.update({credential.secret, encode_auth(*credential.pair())})
@@ -141,6 +176,8 @@ def run_node_auth(module: ModuleLike) -> dict[str, Any]:
         item["consumer"] = request.consumer_of[item["path"]]
     result["config_files"] = []
     result["restart"] = []
+    for item in writes:
+        _apply_registries(module, request, item, result)
     if request.dropin and request.dropin_text is not None and request.login.state == PRESENT:
         try:
             outcome = apply_dropin(request.dropin, request.dropin_text, request.login.account, module.check_mode)
@@ -161,6 +198,37 @@ def run_node_auth(module: ModuleLike) -> dict[str, Any]:
                     {"before_header": request.dropin, "after_header": request.dropin, "before": before, "after": request.dropin_text.decode("utf-8")}
                 )
     return result
+
+
+def _read(request: NodeRequest) -> list[dict[str, Any]]:
+    try:
+        return read_registries(request.registries, request.login.account)
+    except OSError as exc:
+        raise AuthFileError(f"Cannot read {exc.filename or 'registries.yaml'}: {exc.strerror}. The node's files need root: add become: true.") from None
+
+
+def _apply_registries(module: ModuleLike, request: NodeRequest, item: Any, result: dict[str, Any]) -> None:
+    present = request.login.state == PRESENT
+    try:
+        outcome = write_registries(item, request.login.account, present=present, check_mode=module.check_mode, backup=request.login.backup)
+    except OSError as exc:
+        raise AuthFileError(f"Cannot update {item.path}: {exc.strerror}. The node's files need root: add become: true.", result) from None
+    except GhcrError as exc:  # what was written before this file is reported with the failure
+        raise AuthFileError(str(exc), result) from None
+    result["auth_files"].append({"path": item.path, "consumer": item.consumer, "action": outcome.action, "via": "file"})
+    result["leftovers_removed"] += outcome.leftovers
+    if outcome.backup:
+        result["backup_files"].append(outcome.backup)
+    if outcome.loosened_mode is not None:
+        mode, done = outcome.loosened_mode, "would become" if module.check_mode else "is now"
+        module.warn(f"{item.path} was readable by group or others (mode {mode:04o}); it holds credentials, so its mode {done} {mode & ~0o077:04o}.")
+    if outcome.leftovers:
+        done = "would be removed" if module.check_mode else "were removed"
+        module.warn(f"{len(outcome.leftovers)} temporary file(s) that a killed run left beside {item.path} (they may hold credentials) {done}.")
+    if outcome.action != "unchanged" or outcome.leftovers:
+        result["changed"] = True
+    if outcome.content_changed and item.consumer not in result["restart"]:
+        result["restart"].append(item.consumer)
 
 
 def _warn_about_shadowing(module: ModuleLike, request: NodeRequest) -> None:
@@ -184,4 +252,15 @@ def _warn_about_shadowing(module: ModuleLike, request: NodeRequest) -> None:
             )
 
 
-__all__ = ("CONSUMERS", "CRIO", "KUBELET_CONSUMER", "build_node_request", "dropin_text", "run_node_auth")
+__all__ = (
+    "CONSUMERS",
+    "CRIO",
+    "K3S",
+    "KUBELET_CONSUMER",
+    "REGISTRIES_YAML_CONSUMERS",
+    "RKE2",
+    "build_node_request",
+    "dropin_text",
+    "registries_paths",
+    "run_node_auth",
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: ghcr_node_auth
-short_description: Write or remove a registry credential in the node-wide files that the kubelet and CRI-O read
+short_description: Write or remove a registry credential in the node-wide files of the kubelet, CRI-O, k3s and RKE2
 version_added: 0.1.0
 description:
   - Puts a GitHub Container Registry (or any OCI registry) credential into the files that node-level consumers read,
@@ -27,6 +27,15 @@ description:
     O(crio_dropin_path) a drop-in that sets CRI-O's C(global_auth_file) to it. CRI-O reads the auth file at every
     pull, the drop-in when it starts: RV(restart) names V(crio) exactly when the drop-in changed. No backup is ever
     left beside the drop-in, since CRI-O reads every file of its drop-in directory.
+  - >-
+    V(k3s), V(rke2): C(configs."<host>".auth) in O(k3s_registries_path) or O(rke2_registries_path) (C(username)
+    and C(password), replacing the whole C(auth) mapping of that registry). Mirrors, C(tls) settings, other
+    registries and unknown keys are kept exactly as k3s reads them (C(password: 0123) stays the text V(0123)). The
+    file is parsed and rendered on the controller, which always has PyYAML, so the target needs none; the module
+    writes the result only if the file is still the one read, and refuses a file it cannot rewrite so that it
+    reads the same (several documents, anchors, aliases, merge keys, tags, duplicate keys). Comments are lost when
+    the file has to be rewritten (a warning says so); an unchanged credential leaves the file's bytes alone. k3s
+    and RKE2 read the file only when they start: RV(restart) names V(k3s) or V(rke2) when its bytes changed.
   - >-
     The files belong to root (mode C(0600) for credentials); the module must run as root (C(become: true)).
 author:
@@ -50,9 +59,10 @@ options:
     description:
       - Which node-level consumers to log in or out.
       - V(kubelet) writes O(kubelet_config_path). V(crio) writes O(crio_auth_path) and O(crio_dropin_path).
+        V(k3s) writes O(k3s_registries_path), V(rke2) O(rke2_registries_path).
     type: list
     elements: str
-    choices: [kubelet, crio]
+    choices: [kubelet, crio, k3s, rke2]
     required: true
   state:
     description:
@@ -97,10 +107,28 @@ options:
         a later one wins; the default sorts after the packages' C(10-crio.conf) and before an administrator's C(99-).
     type: str
     default: /etc/crio/crio.conf.d/20-fleet-ghcr.conf
+  k3s_registries_path:
+    description:
+      - k3s's C(registries.yaml) (its C(--private-registry) option, or C(private-registry) in its C(config.yaml)).
+      - k3s and RKE2 match a registry by its C(host[:port]) only, so O(registry) may not name a namespace.
+    type: str
+    default: /etc/rancher/k3s/registries.yaml
+  rke2_registries_path:
+    description:
+      - RKE2's C(registries.yaml), read as k3s reads its own.
+    type: str
+    default: /etc/rancher/rke2/registries.yaml
+  registries_yaml:
+    description:
+      - Internal; set by the module's action on the controller, never by a task (a task that sets it fails). It
+        carries what the controller read from or decided for each C(registries.yaml).
+    type: str
 notes:
-  - Needs only the Python 3 standard library on the target (Python 3.9 or later).
-  - k3s and RKE2 (C(registries.yaml)) and containerd's own configuration are not written by this module yet; see
-    the collection's docs on node consumers.
+  - Needs only the Python 3 standard library on the target (Python 3.9 or later). For V(k3s) and V(rke2) the
+    controller parses the YAML (with ansible-core's PyYAML) and the module runs twice on the target, to read and
+    to write; they cannot run with C(async).
+  - containerd's own configuration is not written by this module; see the collection's docs on node consumers for
+    why, and for what to use instead.
 seealso:
   - module: fleet.ghcr.ghcr_login
   - ref: ansible_collections.fleet.ghcr.docsite.node_consumers
@@ -131,6 +159,22 @@ EXAMPLES = r"""
     state: restarted
   become: true
   when: "'crio' in node_auth.restart"
+
+- name: Log k3s in (configs."ghcr.io".auth in /etc/rancher/k3s/registries.yaml)
+  fleet.ghcr.ghcr_node_auth:
+    consumers: [k3s]
+    username: "{{ ghcr_username }}"
+    password: "{{ ghcr_pat }}"
+  become: true
+  register: k3s_auth
+
+# k3s reads registries.yaml only when it starts; its service is k3s on servers, k3s-agent on agents.
+- name: Restart k3s when its registries.yaml changed
+  ansible.builtin.systemd_service:
+    name: k3s
+    state: restarted
+  become: true
+  when: "'k3s' in k3s_auth.restart"
 
 - name: Log the kubelet out again
   fleet.ghcr.ghcr_node_auth:
@@ -174,7 +218,11 @@ config_files:
   elements: dict
   sample: [{"path": "/etc/crio/crio.conf.d/20-fleet-ghcr.conf", "consumer": "crio", "action": "created"}]
 restart:
-  description: The services that must be restarted to read their changed configuration (V(crio)); empty when none.
+  description:
+    - The consumers that must be restarted to read their changed configuration (V(crio), V(k3s), V(rke2)); empty
+      when none.
+    - The service names differ by installation (V(k3s) or V(k3s-agent), V(rke2-server) or V(rke2-agent)); the
+      P(fleet.ghcr.registry_auth#role) role's handler finds them.
   returned: always
   type: list
   elements: str

@@ -14,15 +14,20 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import tomllib  # the controller runs Python 3.11 or later (ansible-core 2.19+)
+import yaml
 
 from tests.support import clients
 from tests.support.ansible import assert_no_secret, run_tasks
 from tests.support.registry import random_token
 
 SEED_REF = "fleet/hello:1.0"
+FakeRegistry = SimpleNamespace(host="ghcr.io")  # for files no client reads here: nothing is pulled
 
 
 def b64(text: str) -> str:
@@ -145,3 +150,113 @@ def test_bad_paths_are_refused_before_anything_is_written(tmp_path: Path, regist
     assert run.results[0]["failed"] is True
     assert "crio_auth_path must not contain quotes" in run.results[0]["msg"]
     assert not etc.exists() and not (tmp_path / "kubelet").exists(), "no consumer's file was written"
+
+
+# The example of "Private Registry Configuration" in the k3s docs (docs.k3s.io), with a mirror rewrite, a wildcard
+# and a second registry whose password YAML 1.1 would read as a number: k3s reads it as the text 0123.
+K3S_DOCS_FILE = """\
+mirrors:
+  docker.io:
+    endpoint:
+      - "https://mycustomreg.com:5000"
+    rewrite:
+      "^rancher/(.*)": "mirrorproject/rancher-images/$1"
+  "*":
+configs:
+  "mycustomreg:5000":
+    auth:
+      username: xxxxxx # this is the registry username
+      password: 0123 # this is the registry password
+    tls:
+      cert_file: # path to the cert file used in the registry
+      key_file:  # path to the key file used in the registry
+      ca_file:   # path to the ca file used in the registry
+      insecure_skip_verify: yes
+  ghcr.io:
+    tls:
+      ca_file: /etc/ssl/certs/ghcr-proxy.pem
+"""
+
+
+def k3s_view(path: Path) -> dict:
+    """The file as k3s's Go YAML reads it into wharfie's string fields: every scalar as its text (BaseLoader)."""
+    return yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # BaseLoader: only str, list and dict
+
+
+def no_pyyaml_python(tmp_path: Path) -> str:
+    """A target Python without PyYAML: a venv of the system Python that does not see its site packages."""
+    venv = tmp_path / "bare-python"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python3")
+    assert subprocess.run([python, "-c", "import yaml"], capture_output=True, check=False).returncode != 0
+    return python
+
+
+def test_k3s_and_rke2_registries_yaml_merged_on_a_target_without_pyyaml(tmp_path: Path) -> None:
+    token, other = random_token(), random_token()
+    k3s = tmp_path / "etc" / "rancher" / "k3s" / "registries.yaml"
+    rke2 = tmp_path / "etc" / "rancher" / "rke2" / "registries.yaml"
+    k3s.parent.mkdir(parents=True)
+    k3s.write_text(K3S_DOCS_FILE)
+    k3s.chmod(0o600)
+    before, original = k3s.read_bytes(), k3s_view(k3s)
+    paths = {"k3s_registries_path": str(k3s), "rke2_registries_path": str(rke2)}
+    task = {**node_task(FakeRegistry, consumers=["k3s", "rke2"], **paths), "vars": {"ansible_python_interpreter": no_pyyaml_python(tmp_path)}}
+
+    check = run_tasks(tmp_path / "check", [task], secrets={"pat": token}, options=["--check", "--diff"])
+    assert check.returncode == 0, check.output
+    assert check.results[0]["changed"] is True and check.results[0]["restart"] == ["k3s", "rke2"]
+    assert k3s.read_bytes() == before and not rke2.parent.exists(), "check mode writes nothing"
+    assert "ghcr-proxy.pem" in check.output and "sha256:" in check.output, "the diff shows the file, secrets as fingerprints"
+    assert_no_secret(check.output + check.log + json.dumps(check.results), "octocat", token)
+    assert "0123" not in check.output, "another registry's password is fingerprinted in the diff"
+
+    first = run_tasks(tmp_path / "first", [task], secrets={"pat": token})
+    assert first.returncode == 0, first.output
+    result = first.results[0]
+    assert [(item["consumer"], item["action"]) for item in result["auth_files"]] == [("k3s", "updated"), ("rke2", "created")]
+    assert result["restart"] == ["k3s", "rke2"]
+    assert any("had comments" in warning for warning in result.get("warnings", [])), "the lost comments are reported"
+    assert_no_secret(first.output + first.log + json.dumps(first.results), "octocat", token)
+    written = k3s_view(k3s)
+    assert written["configs"]["ghcr.io"] == {"auth": {"username": "octocat", "password": token}, "tls": {"ca_file": "/etc/ssl/certs/ghcr-proxy.pem"}}
+    del written["configs"]["ghcr.io"]["auth"], original["configs"]["ghcr.io"]
+    assert written == {**original, "configs": {**original["configs"], "ghcr.io": {"tls": {"ca_file": "/etc/ssl/certs/ghcr-proxy.pem"}}}}
+    assert "password: 0123" in k3s.read_text(), "the other registry's password keeps its text"
+    assert k3s_view(rke2) == {"configs": {"ghcr.io": {"auth": {"username": "octocat", "password": token}}}}
+    assert (rke2.stat().st_mode & 0o777, k3s.stat().st_mode & 0o777) == (0o600, 0o600)
+
+    stamps = (k3s.stat().st_mtime_ns, rke2.stat().st_mtime_ns)
+    again = run_tasks(tmp_path / "again", [task], secrets={"pat": token})
+    assert again.returncode == 0, again.output
+    assert again.results[0]["changed"] is False and again.results[0]["restart"] == []
+    assert (k3s.stat().st_mtime_ns, rke2.stat().st_mtime_ns) == stamps, "an unchanged credential leaves the bytes alone"
+
+    rotated = run_tasks(tmp_path / "rotate", [task], secrets={"pat": other})
+    assert rotated.results[0]["restart"] == ["k3s", "rke2"] and k3s_view(k3s)["configs"]["ghcr.io"]["auth"]["password"] == other
+
+    logout = run_tasks(tmp_path / "logout", [node_task(FakeRegistry, "absent", consumers=["k3s", "rke2"], **paths)])
+    assert logout.returncode == 0, logout.output
+    assert [item["action"] for item in logout.results[0]["auth_files"]] == ["removed", "removed"]
+    assert k3s_view(k3s)["configs"]["ghcr.io"] == {"tls": {"ca_file": "/etc/ssl/certs/ghcr-proxy.pem"}}
+    assert rke2.read_text() == "{}\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("configs:\n  a.example: &creds\n    auth: {username: u, password: secret-a}\n  b.example: *creds\n", "anchors or aliases"),
+        ("configs:\n  ghcr.io: {}\n---\nconfigs: {}\n", "second YAML document"),
+        ("configs:\n  ghcr.io: {}\n  ghcr.io: {auth: {username: u, password: secret-b}}\n", "duplicate key"),
+        ("configs: [ghcr.io]\n", "not a mapping"),
+        ("configs:\n  x: {auth: {password: 'secret-c\n", "not valid YAML"),
+    ],
+)
+def test_k3s_file_that_cannot_be_rewritten_exactly_is_refused_and_left_alone(tmp_path: Path, content: str, problem: str) -> None:
+    k3s = tmp_path / "registries.yaml"
+    k3s.write_text(content)
+    run = run_tasks(tmp_path / "run", [node_task(FakeRegistry, consumers=["k3s"], k3s_registries_path=str(k3s))], secrets={"pat": random_token()})
+    result = run.results[0]
+    assert result["failed"] is True and problem in result["msg"], result["msg"]
+    assert k3s.read_text() == content
+    assert "Traceback" not in run.output and "secret-" not in run.output, "no text of the file in the message"
