@@ -45,7 +45,7 @@ from tools.images import DEFAULT_PODMAN_ROOT, DEFAULT_SUITES, ImageError, Target
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXTENSIONS = REPO_ROOT / "extensions"
-SCENARIOS = ("default", "logout")
+SCENARIOS = ("default", "logout", "node")
 PLATFORMS = 3  # FLEET_GHCR_PLATFORM_1..3 / FLEET_GHCR_IMAGE_1..3 in the scenarios' molecule.yml
 # What utils/playbooks/target_python.yml prints for each platform in verify (the debug task's msg).
 TARGET_PYTHON_RE = re.compile(r'"msg": "target python: (?P<platform>\S+) (?P<debian>Debian .*?) Python (?P<python>\S+) at (?P<executable>\S+)"')

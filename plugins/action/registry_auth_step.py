@@ -28,6 +28,7 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import registr
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import GhcrError
 from ansible_collections.fleet.ghcr.plugins.module_utils._piped_login import PipedModule, masked
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._core import HAS_DATA_TAGGING, unsupported_core
+from ansible_collections.fleet.ghcr.plugins.plugin_utils._node_auth_task import NODE_MODULE, run_node_auth_task
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._piped import LOGIN_MODULE, PipedLogin
 from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import (
     ROLE_VARIABLES,
@@ -35,6 +36,7 @@ from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import (
     check_args,
     check_fingerprint,
     login_args,
+    node_args,
     role_input,
     unproven_message,
 )
@@ -52,6 +54,7 @@ except ImportError:  # pragma: no cover - a future ansible-core; the version mat
 STEPS = ("prove", "prove_from_host", "write")
 WRITE_TAG = "registry_auth_write"  # roles/registry_auth/tasks/main.yml
 REGISTRY_MODULE = "fleet.ghcr.ghcr_registry"
+RESTART_HANDLER = "registry_auth restart node consumers"  # roles/registry_auth/handlers/main.yml (listen)
 
 display = Display()
 
@@ -263,10 +266,22 @@ class ActionModule(PipedLogin, ActionBase):
                 return failure
         try:
             users = args["users"] or [self._connecting_user()]
-            results = [self._login(args, token, user, task_vars) for user in users]
+            outcome = _as_loop([self._login(args, token, user, task_vars) for user in users])
+            if args["node_consumers"] and not outcome.get("failed"):
+                _add_node(outcome, self._node(args, token, task_vars))
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
-        return _as_loop(results)
+        return outcome
+
+    def _node(self, args: dict[str, Any], token: str | None, task_vars: dict[str, Any]) -> dict[str, Any]:
+        """ghcr_node_auth for registry_auth_node_consumers, registries.yaml parsed here as its own action does."""
+
+        def execute(module_args: dict[str, Any]) -> dict[str, Any]:
+            return self._execute_module(NODE_MODULE, module_args=module_args, task_vars=task_vars)
+
+        outcome = run_node_auth_task(execute, self._module_args(NODE_MODULE, node_args(args, token)), diff=bool(self._task.diff))
+        outcome.pop("invocation", None)
+        return outcome
 
     def _proof_failure(self, host: str, args: dict[str, Any], token: str, task_vars: dict[str, Any]) -> dict[str, Any] | None:
         """Why this host may not write its credential; None when it may. Under strategy free it proves it here first."""
@@ -305,6 +320,28 @@ class ActionModule(PipedLogin, ActionBase):
         outcome["item"] = user if user is not None else outcome.get("user")
         outcome["ansible_loop_var"] = "item"
         return outcome
+
+
+def _add_node(outcome: dict[str, Any], node: dict[str, Any]) -> None:
+    """The node consumers' result under ``node``; a restart they need notifies the role's handler for this host only.
+
+    The handler is notified through the result (``_ansible_notify``, what Ansible sets from a task's ``notify``) rather
+    than by ``notify:`` on the task: that would notify every host whose users' files changed, and a handler that then
+    skips still costs each of those hosts a task.
+    """
+    for key in ("warnings", "deprecations"):
+        found = node.pop(key, None) or []
+        if found:
+            outcome[key] = [*outcome.get(key, []), *found]
+    diffs = _as_list(node.pop("diff", None) or []) if node.get("changed") else []
+    if diffs:
+        outcome["diff"] = [*outcome.get("diff", []), *diffs]
+    outcome["node"] = node
+    outcome["changed"] = bool(outcome.get("changed") or node.get("changed"))
+    if node.get("failed"):
+        outcome.update(failed=True, msg=node.get("msg", "ghcr_node_auth failed"))
+    elif node.get("restart"):
+        outcome["_ansible_notify"] = [RESTART_HANDLER]
 
 
 def _as_loop(results: list[dict[str, Any]]) -> dict[str, Any]:

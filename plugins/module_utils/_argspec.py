@@ -52,17 +52,29 @@ _LOGIN_ARGS: dict[str, dict[str, Any]] = {
     "verify_image": {"type": "str"},
 }
 
+NODE_CONSUMERS = ("kubelet", "crio", "k3s", "rke2")
+# The node consumers' credential files, for ghcr_node_auth (which writes them) and ghcr_auth_info (which reads them).
+_NODE_FILE_ARGS: dict[str, dict[str, Any]] = {
+    "kubelet_config_path": {"type": "str", "default": "/var/lib/kubelet/config.json"},
+    "crio_auth_path": {"type": "str", "default": "/etc/crio/registry-auth.json"},
+    "k3s_registries_path": {"type": "str", "default": "/etc/rancher/k3s/registries.yaml"},
+    "rke2_registries_path": {"type": "str", "default": "/etc/rancher/rke2/registries.yaml"},
+}
+
 _NODE_ARGS: dict[str, dict[str, Any]] = {
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "docker_config_json": {"type": "raw", "no_log": True},
     "backup": {"type": "bool", "default": False},
-    "consumers": {"type": "list", "elements": "str", "required": True, "choices": ["kubelet", "crio", "k3s", "rke2"]},
-    "kubelet_config_path": {"type": "str", "default": "/var/lib/kubelet/config.json"},
-    "crio_auth_path": {"type": "str", "default": "/etc/crio/registry-auth.json"},
+    "consumers": {"type": "list", "elements": "str", "required": True, "choices": list(NODE_CONSUMERS)},
+    **_NODE_FILE_ARGS,
     "crio_dropin_path": {"type": "str", "default": "/etc/crio/crio.conf.d/20-fleet-ghcr.conf"},
-    "k3s_registries_path": {"type": "str", "default": "/etc/rancher/k3s/registries.yaml"},
-    "rke2_registries_path": {"type": "str", "default": "/etc/rancher/rke2/registries.yaml"},
     "registries_yaml": {"type": "str", "no_log": True},
+}
+
+# What ghcr_auth_info reads of the node: the consumers and their credential files (not the CRI-O drop-in).
+_INFO_NODE_ARGS: dict[str, dict[str, Any]] = {
+    "node_consumers": {"type": "list", "elements": "str", "default": [], "choices": list(NODE_CONSUMERS)},
+    **_NODE_FILE_ARGS,
 }
 
 _REGISTRY_CHECK_ARGS: dict[str, dict[str, Any]] = {
@@ -120,7 +132,7 @@ def registry_module_kwargs() -> dict[str, Any]:
 
 def info_module_kwargs() -> dict[str, Any]:
     """Keyword arguments for the AnsibleModule of ghcr_auth_info."""
-    return {"argument_spec": _spec(USER_FILES_ARGS), "supports_check_mode": True}
+    return {"argument_spec": _spec(USER_FILES_ARGS, _INFO_NODE_ARGS), "supports_check_mode": True}
 
 
 __all__ = (

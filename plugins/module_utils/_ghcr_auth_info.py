@@ -22,7 +22,7 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFile
 from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
 from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account
 from ansible_collections.fleet.ghcr.plugins.module_utils._redaction import hide_userinfo
-from ansible_collections.fleet.ghcr.plugins.module_utils._reference import PODMAN, Registry
+from ansible_collections.fleet.ghcr.plugins.module_utils._reference import KUBELET, PODMAN, Registry
 
 
 def describe_entries(document: AuthFile) -> tuple[list[dict[str, Any]], list[str]]:
@@ -115,13 +115,26 @@ def shadowing(files: list[dict[str, Any]]) -> list[dict[str, str]]:
     return found
 
 
+def node_files(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The kubelet's and CRI-O's files of ``node_consumers``, as root's; k3s's and RKE2's YAML is the action's to read."""
+    root = lookup_account("root")
+    found = []
+    for consumer, engine, option in (("kubelet", KUBELET, "kubelet_config_path"), ("crio", PODMAN, "crio_auth_path")):
+        if consumer in params["node_consumers"]:
+            report = describe_file(FileSpec(engine, params[option], True), root)
+            report.update(consumer=consumer, kind="node")
+            found.append(report)
+    return found
+
+
 def run_info(module: ModuleLike) -> dict[str, Any]:
     params = module.params
     account = lookup_account(params["user"])
-    specs = file_specs(params, account, runtime=True)
+    node_only = params["node_consumers"] and not params["engines"]  # engines=[]: the node's files alone
+    specs = [] if node_only else file_specs(params, account, runtime=True)
     files = [describe_file(spec, account) for spec in specs]
     files = [file for file in files if file["exists"] or file["kind"] == "persistent"]
-    return {"changed": False, "user": account.name, "files": files, "shadowed": shadowing(files)}
+    return {"changed": False, "user": account.name, "files": files, "shadowed": shadowing(files), "node_files": node_files(params)}
 
 
 def _user_name(uid: int) -> str:
@@ -131,4 +144,4 @@ def _user_name(uid: int) -> str:
         return str(uid)
 
 
-__all__ = ("describe_entries", "describe_file", "permission_problems", "run_info", "shadowing")
+__all__ = ("describe_entries", "describe_file", "node_files", "permission_problems", "run_info", "shadowing")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import pwd
 import stat
 from typing import Any, NamedTuple
 
@@ -62,16 +63,31 @@ def parse_payload(text: str, paths: dict[str, str]) -> bool | list[RegistriesWri
 
 
 def read_registries(paths: dict[str, str], account: Account) -> list[dict[str, Any]]:
-    """Each file's bytes as base64 (None when missing), read under the rules of every write (size, links, owners)."""
+    """Each file's bytes as base64, mode and owner (None when missing), read under the rules of every write."""
     found = []
     for path, consumer in paths.items():
         target = open_target(path, account, create_dirs=False)
-        data = None
+        data, info = None, None
         if target is not None:
             with target:
-                data, _info = target.read()
-        found.append({"path": path, "consumer": consumer, "data": base64.b64encode(data).decode() if data is not None else None})
+                data, info = target.read()
+        found.append(
+            {
+                "path": path,
+                "consumer": consumer,
+                "data": base64.b64encode(data).decode() if data is not None else None,
+                "mode": f"{stat.S_IMODE(info.st_mode):04o}" if info else None,
+                "owner": _user_name(info.st_uid) if info else None,
+            }
+        )
     return found
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 class RegistriesOutcome(NamedTuple):

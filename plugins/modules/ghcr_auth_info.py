@@ -22,6 +22,9 @@ description:
   - A file larger than 4 MiB (4194304 bytes), or one that is not a regular file, is reported as a problem without
     being read.
   - Never returns a secret; only user names. Credential helpers are not run.
+  - With O(node_consumers), it also reports the node-wide files that M(fleet.ghcr.ghcr_node_auth) writes, in
+    RV(node_files). k3s's and RKE2's C(registries.yaml) are read on the target and parsed on the controller, as
+    M(fleet.ghcr.ghcr_node_auth) does, so the target needs no PyYAML.
   - Use M(fleet.ghcr.ghcr_registry) with O(fleet.ghcr.ghcr_registry#module:auth_file) to prove that a listed credential
     works; C(playbooks/verify.yml) does both for a whole inventory.
 author:
@@ -29,6 +32,31 @@ author:
 extends_documentation_fragment:
   - fleet.ghcr._attributes
   - fleet.ghcr._user_files
+options:
+  node_consumers:
+    description:
+      - Node-level consumers whose files to report as well, in RV(node_files) (reading them needs root).
+      - With O(engines=[]), only these are reported, and RV(files) is empty.
+    type: list
+    elements: str
+    choices: [kubelet, crio, k3s, rke2]
+    default: []
+  kubelet_config_path:
+    description: The kubelet's C(config.json), as in M(fleet.ghcr.ghcr_node_auth).
+    type: str
+    default: /var/lib/kubelet/config.json
+  crio_auth_path:
+    description: CRI-O's global auth file, as in M(fleet.ghcr.ghcr_node_auth).
+    type: str
+    default: /etc/crio/registry-auth.json
+  k3s_registries_path:
+    description: k3s's C(registries.yaml), as in M(fleet.ghcr.ghcr_node_auth).
+    type: str
+    default: /etc/rancher/k3s/registries.yaml
+  rke2_registries_path:
+    description: RKE2's C(registries.yaml), as in M(fleet.ghcr.ghcr_node_auth).
+    type: str
+    default: /etc/rancher/rke2/registries.yaml
 attributes:
   check_mode:
     support: full
@@ -39,6 +67,7 @@ attributes:
     support: full
 seealso:
   - module: fleet.ghcr.ghcr_login
+  - module: fleet.ghcr.ghcr_node_auth
   - module: fleet.ghcr.ghcr_registry
 """
 
@@ -56,6 +85,13 @@ EXAMPLES = r"""
   loop: "{{ deploy_auth.files | selectattr('problems') }}"
   loop_control:
     label: "{{ item.path }}"
+
+- name: What do the kubelet's and k3s's files hold?
+  fleet.ghcr.ghcr_auth_info:
+    engines: []
+    node_consumers: [kubelet, k3s]
+  become: true
+  register: node_auth
 """
 
 RETURN = r"""
@@ -134,6 +170,38 @@ files:
       description: What a client would trip over, in words.
       type: list
       elements: str
+node_files:
+  description:
+    - The files of O(node_consumers), each as in RV(files), with RV(node_files[].consumer) and V(node) as its
+      RV(node_files[].kind); C(engine) is V(kubelet), V(podman) (CRI-O's file) or the consumer (k3s, rke2). Missing
+      files are listed too, with C(exists=false).
+    - For C(registries.yaml), one entry per C(configs) key with an C(auth) mapping, by the rules k3s's containerd
+      applies (C(username) and C(password), else C(identity_token), else the user name inside C(auth)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    consumer:
+      description: V(kubelet), V(crio), V(k3s) or V(rke2).
+      type: str
+      sample: k3s
+    kind:
+      description: V(node).
+      type: str
+    path:
+      description: The file.
+      type: str
+      sample: /etc/rancher/k3s/registries.yaml
+  sample:
+    - consumer: k3s
+      kind: node
+      engine: k3s
+      path: /etc/rancher/k3s/registries.yaml
+      exists: true
+      mode: "0600"
+      owner: root
+      registries: [{key: ghcr.io, registry: ghcr.io, username: octocat, fingerprint: "sha256:1a2b3c4d5e6f", via: file, used: true, helper: null}]
+      problems: []
 shadowed:
   description: Registries that a Podman runtime file holds as well as the persistent file (Podman uses the runtime one).
   returned: always

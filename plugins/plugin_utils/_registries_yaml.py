@@ -19,6 +19,7 @@ the file's text, which holds other registries' passwords.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -87,6 +88,30 @@ class RegistriesYaml:
         if not isinstance(auth, MappingNode):
             return None
         return {_text(name): value.value if isinstance(value, ScalarNode) else "" for name, value in auth.value}
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Each ``configs`` entry with an ``auth``, as ghcr_auth_info reports a registry: user name and fingerprint only.
+
+        What k3s's containerd sends: ``username`` and ``password`` when there is a user name, else ``identity_token``,
+        else the user name and password inside ``auth`` (base64).
+        """
+        configs = self._configs()
+        found = []
+        for key_node, _value in configs.value if isinstance(configs, MappingNode) else []:
+            key = _text(key_node)
+            auth = self.auth_of(key)
+            if auth is None:
+                continue
+            entry: dict[str, Any] = {"key": key, "registry": key, "username": None, "fingerprint": None, "via": "none", "helper": None, "used": True}
+            username, secret = auth.get("username") or "", auth.get("password") or ""
+            if not username and not auth.get("identity_token") and auth.get("auth"):
+                username, secret = _decoded(auth["auth"])
+            if username:
+                entry.update(username=username, fingerprint=fingerprint(secret) if secret else None, via="file")
+            elif auth.get("identity_token"):
+                entry["via"] = "token"
+            found.append(entry)
+        return found
 
     def holds(self, key: str) -> bool:
         return self.auth_of(key) is not None
@@ -218,6 +243,14 @@ def _has_comments(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------- the node graph
+
+
+def _decoded(auth: str) -> tuple[str, str]:
+    try:
+        username, _sep, secret = base64.b64decode(auth, validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return "", ""
+    return username, secret
 
 
 def _text(node: Node) -> str:

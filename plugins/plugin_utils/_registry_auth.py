@@ -38,10 +38,13 @@ ROLE_VARIABLES = {
     "require_read_packages": "registry_auth_require_read_packages",
     "missing_user": "registry_auth_missing_user",
     "backup": "registry_auth_backup",
+    "node_consumers": "registry_auth_node_consumers",
+    "node_paths": "registry_auth_node_paths",
 }
 TOKEN_VARIABLE = "registry_auth__pat"  # roles/registry_auth/vars: the token; templated only when a host logs in
 
 USER_KEYS = ("name", "engines", "docker_config_path", "podman_auth_path")
+NODE_PATH_KEYS = ("kubelet_config_path", "crio_auth_path", "crio_dropin_path", "k3s_registries_path", "rke2_registries_path")
 ENGINES = ("docker", "podman")
 VERIFY_MODES = ("once", "each_host", "never")
 _REGISTRY_FORM = re.compile(r"^[a-z0-9][a-z0-9.:\[\]-]*(/[a-z0-9._-]+)*$")
@@ -51,9 +54,10 @@ _REGISTRY_FORM = re.compile(r"^[a-z0-9][a-z0-9.:\[\]-]*(/[a-z0-9._-]+)*$")
 # modules' argument specs; Ansible's argument check of the role validates the variables but does not convert them
 # ("false" from -e or an INI inventory stays a string), so the steps convert them with the same rules.
 def _step_spec() -> dict[str, dict[str, Any]]:
-    from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import login_module_kwargs, registry_module_kwargs
+    from ansible_collections.fleet.ghcr.plugins.module_utils._argspec import login_module_kwargs, node_module_kwargs, registry_module_kwargs
 
     options = {**registry_module_kwargs()["argument_spec"], **login_module_kwargs()["argument_spec"]}
+    node_consumers = node_module_kwargs()["argument_spec"]["consumers"]
     mirrored = (
         "state", "username", "engines", "images", "validate_certs", "inspect_token", "github_api_url", "require_read_packages", "missing_user", "backup"
     )
@@ -63,6 +67,8 @@ def _step_spec() -> dict[str, dict[str, Any]]:
         users={"type": "list", "elements": "raw"},
         verify={"type": "str", "choices": list(VERIFY_MODES)},
         ca_path={"type": "str"},  # a path on the controller (once) or on each host (each_host): expanded where it is used
+        node_consumers={name: node_consumers[name] for name in ("type", "elements", "choices")},
+        node_paths={"type": "dict"},
     )
     return spec
 
@@ -78,8 +84,9 @@ def converted(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     outcome = ArgumentSpecValidator(_STEP_SPEC).validate(given)
     values: dict[str, Any] = {key: None for key in _STEP_SPEC}
     values.update(outcome.validated_parameters)
-    for key in ("users", "engines", "images"):
+    for key in ("users", "engines", "images", "node_consumers"):
         values[key] = values[key] or []
+    values["node_paths"] = values["node_paths"] or {}
     values["ca_path"] = values["ca_path"] or ""
     messages = [_name_variables(message) for message in outcome.error_messages]
     return values, messages
@@ -111,6 +118,9 @@ def input_problems(args: Mapping[str, Any]) -> list[str]:
             "Set ghcr_username in inventory (or registry_auth_username): the registry user name,"
             " for GHCR the GitHub login that owns the token in ghcr_pat."
         )
+    unknown = sorted(str(key) for key in args.get("node_paths") or {} if key not in NODE_PATH_KEYS)
+    if unknown:
+        problems.append(f"registry_auth_node_paths has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(NODE_PATH_KEYS)}.")
     users = args.get("users")
     if not isinstance(users, list):
         problems.append("registry_auth_users must be a list of user names or dicts.")
@@ -189,6 +199,19 @@ def login_args(args: Mapping[str, Any], token: str | None, user: Any) -> dict[st
     return module_args
 
 
+def node_args(args: Mapping[str, Any], token: str | None) -> dict[str, Any]:
+    """ghcr_node_auth's arguments for the host's registry_auth_node_consumers."""
+    module_args: dict[str, Any] = {
+        "registry": args["registry"],
+        "state": args["state"],
+        "consumers": list(args["node_consumers"]),
+        **{key: value for key, value in args["node_paths"].items() if value},
+    }
+    if args["state"] == "present":
+        module_args.update(username=args["username"], password=token, backup=args["backup"])
+    return module_args
+
+
 def unproven_message(host: str) -> str:
     return (
         f"The credential for {host} was not proven in this run, so it is not written. With registry_auth_verify=once the"
@@ -198,4 +221,15 @@ def unproven_message(host: str) -> str:
     )
 
 
-__all__ = ("ROLE_VARIABLES", "TOKEN_VARIABLE", "check_args", "check_fingerprint", "converted", "input_problems", "login_args", "role_input", "unproven_message")
+__all__ = (
+    "ROLE_VARIABLES",
+    "TOKEN_VARIABLE",
+    "check_args",
+    "check_fingerprint",
+    "converted",
+    "input_problems",
+    "login_args",
+    "node_args",
+    "role_input",
+    "unproven_message",
+)

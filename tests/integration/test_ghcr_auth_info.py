@@ -104,3 +104,43 @@ def test_a_fifo_or_a_directory_is_a_problem_not_a_hang(tmp_path: Path) -> None:
 def test_missing_files_are_listed_as_missing(tmp_path: Path) -> None:
     run = run_tasks(tmp_path / "run", [info_task(tmp_path / "nobody", engines=["podman"])])
     assert [(file["engine"], file["exists"], file["registries"]) for file in run.result["files"]] == [("podman", False, [])]
+
+
+def fingerprint_of(token: str) -> str:
+    return f"sha256:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
+
+
+def test_node_files_are_reported_with_k3s_yaml_parsed_on_the_controller(tmp_path: Path) -> None:
+    from tests.integration.test_ghcr_node_auth import no_pyyaml_python  # a target Python without PyYAML
+
+    kubelet_token, crio_token, k3s_token, other = "kubelet-token-1", "crio-token-2", "k3s-token-3", "other-token-4"
+    node = tmp_path / "node"
+    kubelet = write(node / "kubelet" / "config.json", {"auths": {"ghcr.io": {"auth": encode_auth("kube", kubelet_token)}}})
+    crio = write(node / "crio" / "registry-auth.json", {"auths": {"ghcr.io": {"auth": encode_auth("crio", crio_token)}}})
+    k3s = write(
+        node / "k3s" / "registries.yaml",
+        f"mirrors:\n  docker.io: {{endpoint: [https://mirror.example]}}\nconfigs:\n  ghcr.io:\n    auth: {{username: octo, password: {k3s_token}}}\n"
+        f"  other.example:\n    auth: {{auth: {encode_auth('legacy', other)}}}\n  tls-only.example:\n    tls: {{insecure_skip_verify: true}}\n",
+        mode=0o644,
+    )
+    args = {
+        "engines": [], "node_consumers": ["kubelet", "crio", "k3s", "rke2"], "kubelet_config_path": str(kubelet), "crio_auth_path": str(crio),
+        "k3s_registries_path": str(k3s), "rke2_registries_path": str(node / "rke2" / "registries.yaml"),
+    }
+    task = {"fleet.ghcr.ghcr_auth_info": args, "vars": {"ansible_python_interpreter": no_pyyaml_python(tmp_path)}}
+    run = run_tasks(tmp_path / "run", [task])
+    assert run.returncode == 0, run.output
+    result = run.results[0]
+    assert result["files"] == []
+    files = {file["consumer"]: file for file in result["node_files"]}
+    assert list(files) == ["kubelet", "crio", "k3s", "rke2"]
+    assert [(entry["username"], entry["fingerprint"]) for entry in files["kubelet"]["registries"]] == [("kube", fingerprint_of(kubelet_token))]
+    assert [(entry["username"], entry["fingerprint"]) for entry in files["crio"]["registries"]] == [("crio", fingerprint_of(crio_token))]
+    assert [(entry["registry"], entry["username"], entry["fingerprint"], entry["via"]) for entry in files["k3s"]["registries"]] == [
+        ("ghcr.io", "octo", fingerprint_of(k3s_token), "file"),
+        ("other.example", "legacy", fingerprint_of(other), "file"),
+    ]
+    assert files["k3s"]["problems"] == ["readable or writable by group or others (mode 0644); it should be 0600"]
+    assert files["rke2"]["exists"] is False and files["rke2"]["registries"] == []
+    for token in (kubelet_token, crio_token, k3s_token, other):
+        assert token not in run.output + json.dumps(run.results)

@@ -275,3 +275,37 @@ def test_rollout_in_batches_and_by_tags(fleet: dict, ghcr) -> None:
     assert ghcr.counters["token"] == 1, "later batches reuse the proof of the first"
     for host in hosts:
         assert (fleet["root"] / "homes" / host / "docker" / "config.json").exists()
+
+
+def test_node_consumers_logged_in_verified_and_logged_out(fleet: dict, ghcr) -> None:
+    """registry_auth_node_consumers through the playbooks, on hosts without systemd (the handler restarts nothing)."""
+    good = ghcr.tokens["good"]
+    set_token(fleet, good)
+    node = f"{fleet['root']}/nodes/{{{{ inventory_hostname }}}}"
+    group_vars = fleet["inventory"] / "group_vars" / "all" / "main.yml"
+    settings = json.loads(group_vars.read_text())
+    settings.update(
+        registry_auth_node_consumers=["kubelet", "k3s"],
+        registry_auth_node_paths={"kubelet_config_path": f"{node}/kubelet/config.json", "k3s_registries_path": f"{node}/k3s/registries.yaml"},
+    )
+    group_vars.write_text(json.dumps(settings))
+    returncode, output, log = play(fleet, "login.yml")
+    assert returncode == 0, output[-3000:]
+    assert "RUNNING HANDLER [fleet.ghcr.registry_auth : Find which services of the changed node consumers run]" in output
+    k3s_file = fleet["root"] / "nodes" / "alpha" / "k3s" / "registries.yaml"
+    assert f"password: \"{good}\"" in k3s_file.read_text()
+
+    report = fleet["root"] / "audit.json"
+    returncode, output, log = play(fleet, "verify.yml", "-e", f"registry_audit_report={report}")
+    assert returncode == 0, output[-3000:]
+    node_rows = [row for row in json.loads(report.read_text()) if row["kind"] == "node"]
+    assert sorted((row["host"], row["user"], row["engine"]) for row in node_rows) == [
+        ("alpha", "node:k3s", "k3s"), ("alpha", "node:kubelet", "kubelet"), ("beta", "node:k3s", "k3s"), ("beta", "node:kubelet", "kubelet"),
+    ]
+    assert all(row["current"] is True and row["registry"] == ghcr.host and row["username"] == "octocat" for row in node_rows)
+    assert_no_secret(output + log, "octocat", good)
+
+    returncode, output, _log = play(fleet, "logout.yml")
+    assert returncode == 0, output[-3000:]
+    assert k3s_file.read_text() == "{}\n"
+    assert json.loads((fleet["root"] / "nodes" / "beta" / "kubelet" / "config.json").read_text())["auths"] == {}

@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.ansible import assert_no_secret, run_playbook, vault_encrypt_string
 from tests.support.authfiles import encode_auth
@@ -77,9 +79,9 @@ class Fleet:
         (self.inventory / "host_vars" / host).mkdir(exist_ok=True)
         (self.inventory / "host_vars" / host / "role.yml").write_text(json.dumps(host_vars))
 
-    def run(self, *options: str, vault: bool = True):
+    def run(self, *options: str, vault: bool = True, env: dict[str, str] | None = None):
         secrets = ["--vault-password-file", str(self.password_file)] if vault else []
-        return run_playbook(self.root / "run", self.playbook, self.inventory, options=[*secrets, *options])
+        return run_playbook(self.root / "run", self.playbook, self.inventory, options=[*secrets, *options], env=env)
 
     def entries(self, host: str) -> list[dict | None]:
         found = []
@@ -258,3 +260,61 @@ def test_logging_in_without_the_vault_password_names_the_fix(tmp_path: Path, ghc
     returncode, output, _log = fleet.run(vault=False)
     assert returncode != 0 and "--ask-vault-pass" in output
     assert not (tmp_path / "homes").exists()
+
+
+STUB_SYSTEMCTL = """\
+#!/bin/sh
+# systemctl for the handler test: k3s exists and runs, every other unit is unknown; each call is logged with its host.
+echo "$STUB_HOST $*" >> "$STUB_LOG"
+case "$1" in
+  is-active)
+    shift; rc=0
+    for unit in "$@"; do if [ "$unit" = k3s ]; then echo active; else echo inactive; rc=3; fi; done
+    exit $rc ;;
+  show) printf 'Id=%s.service\\nLoadState=loaded\\nActiveState=active\\nSubState=running\\n' "$2" ;;
+  restart) exit 0 ;;
+  *) exit 1 ;;
+esac
+"""
+
+
+def test_node_consumers_restart_only_the_hosts_whose_registries_yaml_changed(tmp_path: Path, ghcr) -> None:
+    bin_dir, log = tmp_path / "bin", tmp_path / "systemctl.log"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text(STUB_SYSTEMCTL)
+    (bin_dir / "systemctl").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "STUB_LOG": str(log)}
+    play = {"environment": {"STUB_HOST": "{{ inventory_hostname }}"}}
+    fleet = Fleet(tmp_path / "fleet", ghcr, ghcr.tokens["good"], hosts=3, play=play)
+    node = tmp_path / "nodes" / "{{ inventory_hostname }}"
+    fleet.set_host_vars("host2", registry_auth_node_consumers=["kubelet"])  # no k3s there: nothing to restart
+
+    def restarts() -> list[str]:
+        return [line for line in log.read_text().splitlines() if " restart " in line] if log.exists() else []
+
+    booted = tmp_path / "run-systemd-system"  # stands in for /run/systemd/system, which says systemd is the init
+    booted.mkdir()
+    fleet.write_vars(
+        node_consumers=["kubelet", "k3s"],
+        node_paths={"kubelet_config_path": f"{node}/kubelet/config.json", "k3s_registries_path": f"{node}/rancher/k3s/registries.yaml"},
+    )
+    systemd = ("-e", f"registry_auth__systemd_booted={booted}")  # extra vars: role vars override inventory
+    returncode, output, run_log = fleet.run("--diff", *systemd, env=env)
+    assert returncode == 0, output[-3000:]
+    assert sorted(restarts()) == ["host0 restart k3s", "host1 restart k3s"], "k3s-agent does not run, host2 has no k3s"
+    token = ghcr.tokens["good"]
+    for host in fleet.hosts:
+        kubelet = json.loads((tmp_path / "nodes" / host / "kubelet" / "config.json").read_text())
+        assert kubelet["auths"][ghcr.host] == {"auth": encode_auth("octocat", token)}
+    registries = yaml.load((tmp_path / "nodes" / "host0" / "rancher" / "k3s" / "registries.yaml").read_text(), Loader=yaml.BaseLoader)
+    assert registries == {"configs": {ghcr.host: {"auth": {"username": "octocat", "password": token}}}}
+    assert_no_secret(output + run_log, "octocat", token)
+
+    log.unlink()
+    returncode, output, _log = fleet.run(*systemd, env=env)
+    assert returncode == 0 and set(recap_changed(output).values()) == {0} and restarts() == [], "unchanged: no restart"
+
+    fleet.set_token(ghcr.tokens["push"], host="host1")
+    returncode, output, _log = fleet.run(*systemd, env=env)
+    assert returncode == 0, output[-3000:]
+    assert restarts() == ["host1 restart k3s"], "only the host whose file changed"

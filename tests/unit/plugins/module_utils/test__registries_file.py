@@ -40,10 +40,11 @@ def test_the_payload_names_only_the_task_files() -> None:
 def test_read_returns_the_bytes_or_none(tmp_path: Path) -> None:
     present, missing = tmp_path / "k3s.yaml", tmp_path / "no" / "rke2.yaml"
     present.write_bytes(b"configs: {}\n")
+    present.chmod(0o644)
     found = read_registries({str(present): "k3s", str(missing): "rke2"}, ACCOUNT)
     assert found == [
-        {"path": str(present), "consumer": "k3s", "data": base64.b64encode(b"configs: {}\n").decode()},
-        {"path": str(missing), "consumer": "rke2", "data": None},
+        {"path": str(present), "consumer": "k3s", "data": base64.b64encode(b"configs: {}\n").decode(), "mode": "0644", "owner": ACCOUNT.name},
+        {"path": str(missing), "consumer": "rke2", "data": None, "mode": None, "owner": None},
     ]
 
 

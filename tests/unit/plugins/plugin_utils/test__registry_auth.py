@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import check_args, check_fingerprint, input_problems, login_args, role_input
+from ansible_collections.fleet.ghcr.plugins.plugin_utils._registry_auth import (
+    check_args,
+    check_fingerprint,
+    input_problems,
+    login_args,
+    node_args,
+    role_input,
+)
 
 TOKEN = "ghp_" + "a" * 36
 
@@ -32,6 +39,8 @@ def role_args(**changes: Any) -> dict[str, Any]:
         "require_read_packages": True,
         "missing_user": "fail",
         "backup": False,
+        "node_consumers": [],
+        "node_paths": {},
     }
     args.update(changes)
     return args
@@ -140,3 +149,20 @@ def test_login_arguments_per_user_entry() -> None:
 
 def test_logging_out_passes_no_credential() -> None:
     assert login_args(role_args(state="absent"), None, "root") == {"registry": "ghcr.io", "state": "absent", "engines": ["docker", "podman"], "user": "root"}
+
+
+def test_node_consumers_get_ghcr_node_auth_arguments_with_their_paths() -> None:
+    args = role_args(node_consumers=["kubelet", "k3s"], node_paths={"k3s_registries_path": "/etc/k3s.yaml", "crio_auth_path": ""})
+    assert node_args(args, TOKEN) == {
+        "registry": "ghcr.io", "state": "present", "consumers": ["kubelet", "k3s"], "k3s_registries_path": "/etc/k3s.yaml",
+        "username": "octocat", "password": TOKEN, "backup": False,
+    }
+    assert "password" not in node_args(role_args(state="absent", node_consumers=["k3s"]), None)
+
+
+def test_node_consumers_and_paths_are_checked() -> None:
+    _args, problems = role_input(role_args(node_consumers=["kubelet", "containerd"]))
+    assert any("registry_auth_node_consumers" in problem and "containerd" in problem for problem in problems)
+    _args, problems = role_input(role_args(node_paths={"kubelet_path": "/x"}))
+    assert problems == ["registry_auth_node_paths has unknown key(s) kubelet_path; allowed: kubelet_config_path, crio_auth_path, crio_dropin_path,"
+                        " k3s_registries_path, rke2_registries_path."]
