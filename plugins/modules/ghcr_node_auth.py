@@ -133,6 +133,8 @@ seealso:
   - module: fleet.ghcr.ghcr_login
   - ref: ansible_collections.fleet.ghcr.docsite.node_consumers
     description: What each node-level consumer reads and when it re-reads it (C(docs/docsite/rst/node_consumers.rst)).
+  - ref: ansible_collections.fleet.ghcr.docsite.k3s_rke2
+    description: How C(registries.yaml) is read and written (C(docs/docsite/rst/k3s_rke2.rst)).
 """
 
 EXAMPLES = r"""
