@@ -51,10 +51,12 @@ try:  # module_defaults for the modules an action runs itself (ansible-core's ow
 except ImportError:  # pragma: no cover - a future ansible-core; the version matrix would show it
     _apply_action_arg_defaults = None
 
-STEPS = ("prove", "prove_from_host", "write")
+STEPS = ("prove", "prove_from_host", "write", "restarted")
 WRITE_TAG = "registry_auth_write"  # roles/registry_auth/tasks/main.yml
 REGISTRY_MODULE = "fleet.ghcr.ghcr_registry"
-RESTART_HANDLER = "registry_auth restart node consumers"  # roles/registry_auth/handlers/main.yml (listen)
+# The node consumers whose configuration changed since the role's handler last ran on the host: a host fact, so that
+# every include of the role in a play adds to it (a registered result would keep only the last include's).
+PENDING_FACT = "registry_auth__restart_pending"
 
 display = Display()
 
@@ -112,6 +114,8 @@ class ActionModule(PipedLogin, ActionBase):
             result.update(self._prove(task_vars))
         elif step == "prove_from_host":
             result.update(self._prove_from_host(task_vars))
+        elif step == "restarted":  # the handler's last task: the pending restarts are done
+            result.update(changed=False, ansible_facts={PENDING_FACT: []})
         else:
             result.update(self._write(task_vars))
         return result
@@ -268,7 +272,8 @@ class ActionModule(PipedLogin, ActionBase):
             users = args["users"] or [self._connecting_user()]
             outcome = _as_loop([self._login(args, token, user, task_vars) for user in users])
             if args["node_consumers"] and not outcome.get("failed"):
-                _add_node(outcome, self._node(args, token, task_vars))
+                pending = (task_vars.get("ansible_facts") or {}).get(PENDING_FACT) or []
+                _add_node(outcome, self._node(args, token, task_vars), pending)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return outcome
@@ -322,12 +327,11 @@ class ActionModule(PipedLogin, ActionBase):
         return outcome
 
 
-def _add_node(outcome: dict[str, Any], node: dict[str, Any]) -> None:
-    """The node consumers' result under ``node``; a restart they need notifies the role's handler for this host only.
+def _add_node(outcome: dict[str, Any], node: dict[str, Any], pending: list[str]) -> None:
+    """The node consumers' result under ``node``; the consumers to restart are added to the host's pending fact.
 
-    The handler is notified through the result (``_ansible_notify``, what Ansible sets from a task's ``notify``) rather
-    than by ``notify:`` on the task: that would notify every host whose users' files changed, and a handler that then
-    skips still costs each of those hosts a task.
+    The write task notifies the role's handler when it changed anything on a host with node consumers (Ansible
+    notifies only from a task's ``notify``); the handler restarts what the fact lists, then empties it.
     """
     for key in ("warnings", "deprecations"):
         found = node.pop(key, None) or []
@@ -341,7 +345,8 @@ def _add_node(outcome: dict[str, Any], node: dict[str, Any]) -> None:
     if node.get("failed"):
         outcome.update(failed=True, msg=node.get("msg", "ghcr_node_auth failed"))
     elif node.get("restart"):
-        outcome["_ansible_notify"] = [RESTART_HANDLER]
+        facts = outcome.setdefault("ansible_facts", {})
+        facts[PENDING_FACT] = sorted({*pending, *node["restart"]})
 
 
 def _as_loop(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -27,10 +27,13 @@ description:
   - O(step=prove_from_host) runs M(fleet.ghcr.ghcr_registry) on the host named by O(host) (the task delegates to it),
     with that host's credential, without asking the GitHub API. The role loops it over the hosts with
     C(registry_auth_verify=each_host), one after another.
+  - O(step=restarted) is the last task of the role's handler. It empties the host's list of node consumers waiting
+    for a restart (the fact C(registry_auth__restart_pending), which the write step adds to).
   - O(step=write) checks the host's role input (converted as Ansible converts module options, so V(false) given as a
     string is false), refuses a credential that C(registry_auth_verify=once) has not proven in this run, finds the
     connecting user when C(registry_auth_users) is empty, and runs M(fleet.ghcr.ghcr_login) for each user, with the
-    play's C(module_defaults) for it, to log in or out.
+    play's C(module_defaults) for it, to log in or out; then M(fleet.ghcr.ghcr_node_auth) for
+    C(registry_auth_node_consumers), whose consumers to restart it adds to the host's fact C(registry_auth__restart_pending).
 author:
   - fleet.ghcr contributors (@fleet-ghcr)
 extends_documentation_fragment:
@@ -40,7 +43,7 @@ options:
     description: Which step to run.
     type: str
     required: true
-    choices: [prove, prove_from_host, write]
+    choices: [prove, prove_from_host, write, restarted]
   host:
     description: With O(step=prove_from_host), the inventory name of the host to prove from (the delegate).
     type: str

@@ -29,13 +29,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import fingerprint
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
-from ansible_collections.fleet.ghcr.plugins.module_utils._redaction import hide_userinfo
+from ansible_collections.fleet.ghcr.plugins.module_utils._redaction import HIDDEN, hide_userinfo
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import Registry
 
 STR = "tag:yaml.org,2002:str"
 MAP = "tag:yaml.org,2002:map"
 MERGE = "tag:yaml.org,2002:merge"
 NULL = "tag:yaml.org,2002:null"
+MAX_SIZE = 512 * 1024  # bytes; a registries.yaml holds a few KiB, and PyYAML in Python parses about 50 KiB a second
 MAX_DEPTH = 32  # wharfie's schema is 5 levels deep; a deeper file is refused before it is composed
 SECRET_FIELDS = frozenset({"password", "auth", "identity_token", "token"})
 _WIDTH = 1 << 30  # never fold a long scalar over lines
@@ -63,15 +64,18 @@ class RegistriesYaml:
     def parse(cls, data: bytes | None, path: str) -> RegistriesYaml:
         if data is None:
             return cls(None, path)
+        if len(data) > MAX_SIZE:
+            raise AuthFileError(f"{path} is {len(data)} bytes, more than the {MAX_SIZE} bytes a registries.yaml may have here; it was left unchanged.")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise AuthFileError(f"{path} is not UTF-8 text (byte {exc.start}); it was left unchanged.") from None
         _check_events(text, path)
+        _check_tabs(text, path)
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
-            raise AuthFileError(f"{path} is not valid YAML ({_where(exc)}); it was left unchanged. k3s and RKE2 would not start with it either.") from None
+            raise AuthFileError(f"{path} is not valid YAML ({_where(exc)}); it was left unchanged.") from None
         if root is None or (isinstance(root, ScalarNode) and root.tag == NULL):
             return cls(None, path, _has_comments(text))
         if not isinstance(root, MappingNode):
@@ -87,7 +91,7 @@ class RegistriesYaml:
         auth = _get(entry, "auth") if isinstance(entry, MappingNode) else None
         if not isinstance(auth, MappingNode):
             return None
-        return {_text(name): value.value if isinstance(value, ScalarNode) else "" for name, value in auth.value}
+        return {_text(name): value.value if isinstance(value, ScalarNode) and value.tag != NULL else "" for name, value in auth.value}
 
     def entries(self) -> list[dict[str, Any]]:
         """Each ``configs`` entry with an ``auth``, as ghcr_auth_info reports a registry: user name and fingerprint only.
@@ -161,8 +165,9 @@ class RegistriesYaml:
             return b"{}\n"
         text = _emit(root)
         try:
+            _check_events(text, self.path)  # no tag the emitter had to add, nothing k3s would read differently
             again = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, AuthFileError):
             again = None
         if again is None or _shape(again) != _shape(root):
             raise AuthFileError(f"{self.path} cannot be rewritten so that it reads the same as before; it was left unchanged.")
@@ -190,8 +195,10 @@ def _check_events(text: str, path: str) -> None:
                     _refuse(path, line, "holds a second YAML document (k3s and RKE2 read only the first)")
             elif isinstance(event, AliasEvent) or getattr(event, "anchor", None):
                 _refuse(path, line, "uses YAML anchors or aliases")
-            elif getattr(event, "tag", None) and (not isinstance(event, ScalarEvent) or not any(event.implicit)):
+            elif getattr(event, "tag", None) is not None:
                 _refuse(path, line, "uses an explicit YAML tag")
+            elif isinstance(event, ScalarEvent) and event.style == '"' and "\\/" in text[event.start_mark.index:event.end_mark.index]:
+                _refuse(path, line, "uses the escape \\/, which k3s's YAML reader does not know")
             if isinstance(event, CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -199,7 +206,21 @@ def _check_events(text: str, path: str) -> None:
             elif type(event).__name__ in ("MappingEndEvent", "SequenceEndEvent"):
                 depth -= 1
     except yaml.YAMLError as exc:
-        raise AuthFileError(f"{path} is not valid YAML ({_where(exc)}); it was left unchanged. k3s and RKE2 would not start with it either.") from None
+        raise AuthFileError(f"{path} is not valid YAML ({_where(exc)}); it was left unchanged.") from None
+
+
+def _check_tabs(text: str, path: str) -> None:
+    """A tab outside quotes is read differently by Go's yaml.v2 and PyYAML (indentation, block scalars): refused."""
+    if "\t" not in text:
+        return
+    quoted = [
+        (token.start_mark.index, token.end_mark.index)
+        for token in yaml.scan(text, Loader=yaml.SafeLoader)
+        if isinstance(token, yaml.ScalarToken) and token.style in ("'", '"')
+    ]
+    for index, char in enumerate(text):
+        if char == "\t" and not any(start <= index < end for start, end in quoted):
+            _refuse(path, text.count("\n", 0, index) + 1, "has a tab character outside quotes")
 
 
 def _check_mapping_keys(node: Node, path: str) -> None:
@@ -231,7 +252,7 @@ def _refuse(path: str, line: int, problem: str) -> None:
 
 def _where(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = re.sub(r"'[^']{2,}'", "'…'", str(getattr(exc, "problem", None) or "a syntax error"))  # no text of the file
+    problem = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", str(getattr(exc, "problem", None) or "a syntax error"))  # no text of the file
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
 
 
@@ -316,7 +337,9 @@ def _emit(root: Node) -> str:
     return yaml.serialize(root, Dumper=yaml.SafeDumper, allow_unicode=True, width=_WIDTH, indent=2)
 
 
-def _redact(node: Node, field: str = "") -> Node:
+def _redact(node: Node, field: str = "", in_auth: bool = False) -> Node:
+    if field in SECRET_FIELDS and not isinstance(node, ScalarNode) and (in_auth or field != "auth" or not isinstance(node, MappingNode)):
+        return ScalarNode(STR, HIDDEN)  # a secret field k3s cannot read anyway: nothing of it is shown
     if isinstance(node, ScalarNode):
         if field in SECRET_FIELDS and node.value and node.tag != NULL:
             node.value, node.tag, node.style = fingerprint(node.value), STR, None
@@ -326,7 +349,8 @@ def _redact(node: Node, field: str = "") -> Node:
     if isinstance(node, SequenceNode):
         node.value = [_redact(item) for item in node.value]
         return node
-    node.value = [(key, _redact(value, _text(key))) for key, value in node.value]
+    inside = in_auth or field == "auth"
+    node.value = [(key, _redact(value, _text(key), inside)) for key, value in node.value]
     return node
 
 

@@ -318,3 +318,13 @@ def test_node_consumers_restart_only_the_hosts_whose_registries_yaml_changed(tmp
     returncode, output, _log = fleet.run(*systemd, env=env)
     assert returncode == 0, output[-3000:]
     assert restarts() == ["host1 restart k3s"], "only the host whose file changed"
+
+    # Two includes of the role in one play: the first changes k3s, the second (kubelet, no restart) comes last.
+    roles = [{"role": "fleet.ghcr.registry_auth", "vars": {"registry_auth_node_consumers": consumers}} for consumers in (["k3s"], ["kubelet"])]
+    fleet.playbook.write_text(json.dumps([{"hosts": "fleet", "gather_facts": False, **play, "roles": roles}]))
+    log.unlink()
+    fleet.set_token(ghcr.tokens["push"], host="host0")
+    returncode, output, _log = fleet.run(*systemd, env=env)
+    assert returncode == 0, output[-3000:]
+    # host0: a new token; host2: k3s is new there (the role's vars beat its host_vars); host1: nothing changed for k3s.
+    assert sorted(restarts()) == ["host0 restart k3s", "host2 restart k3s"], "the restarts k3s needs are kept over the second include"

@@ -95,6 +95,10 @@ def test_the_redacted_view_hides_every_secret_and_url_user_info() -> None:
         (b"a: &x {}\nb: *x\n", "anchors or aliases"),
         (b"a: 1\n--- \nb: 2\n", "second YAML document"),
         (b"configs: !!map {}\n", "explicit YAML tag"),
+        (b"configs:\n  x.io:\n    auth: {username: ! \"null\", password: p}\n", "explicit YAML tag"),
+        (b"configs:\n  x.io:\n    auth: {username: u, password: \"a\\/b\"}\n", "escape"),
+        (b"note: |\n  x\n  \ty\n", "tab character outside quotes"),
+        (b"a: " + b"x" * (512 * 1024) + b"\n", "more than the"),
         (b"configs: {}\nconfigs: {}\n", "duplicate key"),
         (b"<<: {configs: {}}\n", "merge key"),
         (b"? [a]\n: 1\n", "not plain text"),
@@ -131,3 +135,14 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size
 def test_any_username_and_password_read_back_exactly(username: str, password: str) -> None:
     written = RegistriesYaml.parse(EXISTING, PATH).with_auth("ghcr.io", username, password).serialize()
     assert go_view(written)["configs"]["ghcr.io"]["auth"] == {"username": username, "password": password}
+
+
+def test_tabs_inside_quotes_are_fine_and_nulls_read_as_empty() -> None:
+    parsed = RegistriesYaml.parse(b'configs:\n  x.io:\n    auth: {username: "u\tv", password: ~}\n', PATH)
+    assert parsed.auth_of("x.io") == {"username": "u\tv", "password": ""}
+
+
+def test_a_secret_field_that_is_not_text_is_hidden_whole_in_the_diff() -> None:
+    data = b"configs:\n  other.io:\n    auth: {username: bob, password: [OTHERSECRET1], auth: {hunter2: 1}}\n"
+    shown = RegistriesYaml.parse(data, PATH).with_auth("ghcr.io", "u", "t").redacted()
+    assert "OTHERSECRET1" not in shown and "hunter2" not in shown and "bob" in shown
