@@ -99,12 +99,17 @@ def test_crio_auth_file_and_drop_in_restart_only_when_the_drop_in_changes(tmp_pa
     vendor = etc / "crio.conf.d" / "10-crio.conf"
     vendor.write_text('[crio.runtime]\ndefault_runtime = "crun"\n')
     auth, dropin = etc / "registry-auth.json", etc / "crio.conf.d" / "20-fleet-ghcr.conf"
+    # An auth file shaped after the example of containers-auth.json(5): a registry and a namespace of another.
+    others = {"myregistrydomain.com:5000": {"auth": b64("testuser:testpassword")}, "quay.io/namespace": {"auth": b64("robot:secret-d")}}
+    auth.write_text(json.dumps({"auths": others}, indent="\t") + "\n")
+    auth.chmod(0o600)
     paths = {"crio_auth_path": str(auth), "crio_dropin_path": str(dropin)}
     old, new = random_token(), registry.users["octocat"]
 
     first = run_tasks(tmp_path / "first", [node_task(registry, consumers=["crio"], **paths)], secrets={"pat": old})
     assert first.returncode == 0, first.output
     assert first.results[0]["restart"] == ["crio"]
+    assert {key: value for key, value in json.loads(auth.read_text())["auths"].items() if key != registry.host} == others
     assert first.results[0]["config_files"] == [{"path": str(dropin), "consumer": "crio", "action": "created"}]
     assert tomllib.loads(dropin.read_text()) == {"crio": {"image": {"global_auth_file": str(auth)}}}
     assert oct(auth.stat().st_mode & 0o777) == "0o600"
@@ -119,12 +124,14 @@ def test_crio_auth_file_and_drop_in_restart_only_when_the_drop_in_changes(tmp_pa
     pulled = clients.skopeo_inspect(auth, f"{registry.host}/{SEED_REF}", registry.cert_dir)
     assert pulled.returncode == 0, pulled.stderr
 
+    stamps = [(path.read_bytes(), path.stat().st_mtime_ns) for path in (auth, dropin)]
     again = run_tasks(tmp_path / "again", [node_task(registry, consumers=["crio"], **paths)], secrets={"pat": new})
     assert again.results[0]["changed"] is False and again.results[0]["restart"] == []
+    assert [(path.read_bytes(), path.stat().st_mtime_ns) for path in (auth, dropin)] == stamps, "bytes and times left alone"
 
     logout = run_tasks(tmp_path / "logout", [node_task(registry, "absent", consumers=["crio"], **paths)])
     assert logout.results[0]["changed"] is True and logout.results[0]["restart"] == []
-    assert json.loads(auth.read_text()) == {"auths": {}}
+    assert json.loads(auth.read_text()) == {"auths": others}
     assert dropin.exists(), "a global_auth_file naming a missing file would fail every pull"
     assert sorted(os.listdir(etc / "crio.conf.d")) == ["10-crio.conf", "20-fleet-ghcr.conf"], "nothing else beside the drop-ins"
 
