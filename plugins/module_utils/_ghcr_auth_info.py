@@ -12,7 +12,6 @@ From the ModuleLike object called ``module``, only ``params`` is used.
 
 from __future__ import annotations
 
-import pwd
 import stat
 from typing import Any
 
@@ -20,7 +19,7 @@ from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import read_fil
 from ansible_collections.fleet.ghcr.plugins.module_utils._authfile import AuthFile, fingerprint
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
 from ansible_collections.fleet.ghcr.plugins.module_utils._module import ModuleLike
-from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, FileSpec, file_specs, lookup_account, user_name
 from ansible_collections.fleet.ghcr.plugins.module_utils._redaction import hide_userinfo
 from ansible_collections.fleet.ghcr.plugins.module_utils._reference import KUBELET, PODMAN, Registry
 
@@ -70,7 +69,7 @@ def permission_problems(info, account: Account) -> list[str]:
     if mode & 0o077:
         problems.append(f"readable or writable by group or others (mode {mode:04o}); it should be 0600")
     if info.st_uid != account.uid:
-        problems.append(f"owned by {_user_name(info.st_uid)}, not {account.name}, so {account.name}'s clients may not read it")
+        problems.append(f"owned by {user_name(info.st_uid)}, not {account.name}, so {account.name}'s clients may not read it")
     return problems
 
 
@@ -89,7 +88,7 @@ def describe_file(spec: FileSpec, account: Account) -> dict[str, Any]:
         data, info = read_file(spec.path, account, with_status=True)
         if data is None:
             return report
-        report.update(exists=True, mode=f"{stat.S_IMODE(info.st_mode):04o}", owner=_user_name(info.st_uid))
+        report.update(exists=True, mode=f"{stat.S_IMODE(info.st_mode):04o}", owner=user_name(info.st_uid))
         report["problems"] += permission_problems(info, account)
         report["registries"], problems = describe_entries(AuthFile.parse(data, spec.path, spec.engine))
         report["problems"] += problems
@@ -135,13 +134,6 @@ def run_info(module: ModuleLike) -> dict[str, Any]:
     files = [describe_file(spec, account) for spec in specs]
     files = [file for file in files if file["exists"] or file["kind"] == "persistent"]
     return {"changed": False, "user": account.name, "files": files, "shadowed": shadowing(files), "node_files": node_files(params)}
-
-
-def _user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 __all__ = ("describe_entries", "describe_file", "node_files", "permission_problems", "run_info", "shadowing")

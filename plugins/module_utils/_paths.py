@@ -94,6 +94,14 @@ def file_specs(params: dict, account: Account, runtime: bool) -> list[FileSpec]:
     return specs
 
 
+def user_name(uid: int) -> str:
+    """The name of ``uid`` in the passwd database, or the number when it has none."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
 __all__ = (
     "Account",
     "FileSpec",
@@ -104,4 +112,5 @@ __all__ = (
     "missing_home_message",
     "podman_auth_path",
     "podman_runtime_auth_paths",
+    "user_name",
 )

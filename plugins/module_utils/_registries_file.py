@@ -22,13 +22,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import pwd
 import stat
 from typing import Any, NamedTuple
 
 from ansible_collections.fleet.ghcr.plugins.module_utils._atomic import NEW_FILE_MODE, open_target
 from ansible_collections.fleet.ghcr.plugins.module_utils._errors import AuthFileError, InputError
-from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account
+from ansible_collections.fleet.ghcr.plugins.module_utils._paths import Account, user_name
 
 
 class RegistriesWrite(NamedTuple):
@@ -77,17 +76,10 @@ def read_registries(paths: dict[str, str], account: Account) -> list[dict[str, A
                 "consumer": consumer,
                 "data": base64.b64encode(data).decode() if data is not None else None,
                 "mode": f"{stat.S_IMODE(info.st_mode):04o}" if info else None,
-                "owner": _user_name(info.st_uid) if info else None,
+                "owner": user_name(info.st_uid) if info else None,
             }
         )
     return found
-
-
-def _user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 class RegistriesOutcome(NamedTuple):

@@ -77,18 +77,26 @@ def describe_registries(execute: Execute, args: dict[str, Any]) -> list[dict[str
     paths = registries_paths(params, params["consumers"])
     if not paths:
         return []
+    read = _read(execute, paths)
+    if "failed" in read:
+        return read
+    return [_describe(found) for found in read["registries_files"]]
+
+
+def _read(execute: Execute, paths: dict[str, str]) -> dict[str, Any]:
+    """ghcr_node_auth's read of these registries.yaml files (path -> consumer); a failure as a failed result."""
     read = execute(
         {
             "consumers": sorted(set(paths.values())),
             **{f"{consumer}_registries_path": path for path, consumer in paths.items()},
             "state": "absent",
-            "registry": "ghcr.io",  # the read needs one; it is not used
+            "registry": "ghcr.io",  # the module's argument check needs one; a read does not use it
             PAYLOAD: json.dumps({"read": True}),
         }
     )
     if read.get("failed"):
         return {"failed": True, "changed": False, "msg": read.get("msg", "Reading registries.yaml failed.")}
-    return [_describe(found) for found in read["registries_files"]]
+    return {"registries_files": read["registries_files"]}
 
 
 def _describe(found: dict[str, Any]) -> dict[str, Any]:
@@ -123,17 +131,9 @@ def _plan(execute: Execute, args: dict[str, Any]) -> list[dict[str, Any]] | dict
     params = _params(args)
     paths = registries_paths(params, params["consumers"])
     credentials = credentials_from(params, lambda _message: None)  # the module warns in the write run
-    read = execute(
-        {
-            "consumers": sorted(set(paths.values())),
-            **{f"{consumer}_registries_path": path for path, consumer in paths.items()},
-            "state": "absent",
-            "registry": credentials[0].registry.name,
-            PAYLOAD: json.dumps({"read": True}),
-        }
-    )
-    if read.get("failed"):
-        return {"failed": True, "changed": False, "msg": read.get("msg", "Reading registries.yaml failed.")}
+    read = _read(execute, paths)
+    if "failed" in read:
+        return read
     planned = []
     for found in read["registries_files"]:
         consumer = found["consumer"]
